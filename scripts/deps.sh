@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a profile needs when they are missing: apt-get as root, sudo
+# otherwise. Profiles: build (compile and run), test (build + test tools), bench (build + load
+# generators and PostgreSQL).
+set -euo pipefail
+
+profile=${1:-build}
+build=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+       sqlite3 curl ca-certificates)
+test=(libcmocka-dev nodejs npm)
+bench=(wrk postgresql postgresql-contrib)
+
+case "$profile" in
+  build) wanted=("${build[@]}") ;;
+  test) wanted=("${build[@]}" "${test[@]}") ;;
+  bench) wanted=("${build[@]}" "${bench[@]}") ;;
+  *) echo "deps.sh: unknown profile '$profile' (build, test or bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for package in "${wanted[@]}"; do
+  # node and npm may come from another packaging than Debian's; a working binary is enough.
+  case "$package" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}"
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

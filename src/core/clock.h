@@ -1,0 +1,21 @@
+/* Wall-clock time as the ledger records it: unix seconds, shown as RFC 3339 UTC. */
+#ifndef TOPUP_CLOCK_H
+#define TOPUP_CLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RFC3339_SIZE 21 /* "2026-11-25T21:30:00Z" and NUL */
+
+int64_t clock_now_seconds(void);
+
+/* Monotonic milliseconds, for latencies and timeouts. */
+int64_t clock_monotonic_ms(void);
+
+/* Formats unix seconds as RFC 3339 UTC. */
+void clock_format_rfc3339(int64_t unix_seconds, char text[RFC3339_SIZE] /* OUT */);
+
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). Returns false on anything else. */
+bool clock_parse_rfc3339(const char *text, int64_t *unix_seconds /* OUT */);
+
+#endif

@@ -1,0 +1,97 @@
+/* Private to src/http: the server's state, one request's state, and the route handlers. */
+#ifndef TOPUP_HTTP_INT_H
+#define TOPUP_HTTP_INT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "catalog/catalog.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "service/writer.h"
+#include "store/store.h"
+
+#define BODY_SIZE_MAX (64 * 1024) /* larger request bodies are refused with 413 */
+#define READERS_MAX 64            /* one read connection per HTTP thread */
+
+typedef enum scope { SCOPE_NONE, SCOPE_READ, SCOPE_RECHARGE, SCOPE_ADMIN } scope;
+
+struct server {
+    server_config config;
+    struct MHD_Daemon *daemon;
+    writer *writer;
+    metrics metrics;
+
+    pthread_mutex_t catalog_lock; /* guards current_catalog (the pointer, not the snapshot) */
+    catalog *current_catalog;
+    int64_t catalog_version;
+
+    pthread_t watcher;          /* reloads the catalog and purges old idempotency keys */
+    pthread_mutex_t watch_lock; /* guards stopping, with watch_wake */
+    pthread_cond_t watch_wake;
+    bool stopping;
+    bool watcher_running;
+
+    pthread_mutex_t readers_lock; /* guards readers[] */
+    store *readers[READERS_MAX];  /* per-thread read connections, closed at stop */
+    size_t reader_count;
+};
+
+typedef enum request_phase { PHASE_RECEIVING, PHASE_WAITING, PHASE_ANSWERED } request_phase;
+
+typedef struct request {
+    server *srv;
+    struct MHD_Connection *connection;
+    const char *method;
+    const char *url;
+    int route_index;  /* index into the route table, -1 when none matched */
+    char param[96];   /* the {param} segment of the path, decoded */
+    request_phase phase;
+    char *body;       /* received bytes, NUL-terminated */
+    size_t body_size;
+    bool body_too_large;
+    int64_t started_ms;
+    api_key_row key;  /* the caller, once authenticated */
+    writer_job job;   /* the write, while it is queued or being committed */
+
+    int status;         /* the answer */
+    char *answer;       /* malloc'd answer body */
+    size_t answer_size;
+    const char *content_type;
+    const char *allow;  /* Allow header for 405 */
+    bool replayed;      /* adds Idempotent-Replayed: true */
+    bool retry_after;   /* adds Retry-After: 1 */
+} request;
+
+typedef void (*route_handler)(request *rq);
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* "/v1/recharges/{}": {} matches one segment */
+    route_handler handler;
+    scope required;      /* SCOPE_NONE: no key needed */
+    const char *name;    /* label in /metrics */
+} route;
+
+/* The route table (routes.c). */
+const route *routes_table(size_t *count /* OUT */);
+
+/* Answers: they take ownership of nothing, copying body. */
+void answer_json(request *rq, int status, const char *body, size_t body_size);
+void answer_json_value(request *rq, int status, json_t *value); /* steals value */
+void answer_problem(request *rq, topup_result result, int status, const char *code,
+                    const char *detail);
+
+/* The calling thread's read connection, opened on first use; NULL if it cannot be opened. */
+store *server_reader(server *srv);
+
+/* The current catalog snapshot with a reference the caller must drop with catalog_unref. */
+catalog *server_catalog(server *srv);
+
+/* Suspends the connection until the writer has answered the request's job. */
+void server_submit_write(request *rq);
+
+#endif

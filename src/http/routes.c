@@ -1,0 +1,618 @@
+/* The route table and its handlers: every path of the API in one place. Handlers validate every
+ * field they read and answer with problem+json naming what was wrong. */
+#include "http/http_int.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/problem.h"
+#include "service/numbers.h"
+#include "service/recharge.h"
+
+#define PAGE_SIZE_DEFAULT 50
+#define PAGE_SIZE_MAX 200
+
+extern const char topup_openapi_json[];
+extern const size_t topup_openapi_json_size;
+
+/* ---- small helpers ---- */
+
+static void answer_result(request *rq, topup_result result, const char *detail)
+{
+    answer_problem(rq, result, topup_result_http_status(result), NULL, detail);
+}
+
+static void bad_request(request *rq, const char *code, const char *detail)
+{
+    answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 400, code, detail);
+}
+
+static const char *query(request *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Parses a positive decimal id of at most 18 digits (ids and cursors). */
+static bool parse_id(const char *text, int64_t *id)
+{
+    size_t length = strlen(text);
+    if (length == 0 || length > 18 || strspn(text, "0123456789") != length)
+        return false;
+    *id = strtoll(text, NULL, 10);
+    return *id > 0;
+}
+
+/* Reads ?cursor= and ?limit=; answers 400 and returns false when either is malformed. */
+static bool page_arguments(request *rq, int64_t *before_id, size_t *limit)
+{
+    const char *cursor = query(rq, "cursor");
+    const char *limit_text = query(rq, "limit");
+    *before_id = 0;
+    *limit = PAGE_SIZE_DEFAULT;
+    if (cursor && *cursor && !parse_id(cursor, before_id)) {
+        bad_request(rq, "invalid_cursor", "The cursor must be a next_cursor value we returned.");
+        return false;
+    }
+    int64_t wanted;
+    if (limit_text && (!parse_id(limit_text, &wanted) || wanted > PAGE_SIZE_MAX)) {
+        bad_request(rq, "invalid_limit", "The limit must be a whole number from 1 to 200.");
+        return false;
+    }
+    if (limit_text)
+        *limit = (size_t)wanted;
+    return true;
+}
+
+static json_t *time_or_null(int64_t unix_seconds)
+{
+    if (!unix_seconds)
+        return json_null();
+    char text[RFC3339_SIZE];
+    clock_format_rfc3339(unix_seconds, text);
+    return json_string(text);
+}
+
+static json_t *order_value(const order_row *order)
+{
+    char buffer[RECHARGE_RESPONSE_SIZE];
+    if (recharge_order_json(order, buffer, sizeof buffer) < 0)
+        return NULL;
+    return json_loads(buffer, 0, NULL);
+}
+
+/* A query-string '+' arrives as a space (form encoding); a number that starts with one was an
+ * international "+CC..." number typed without %2B. */
+static void restore_plus(char *msisdn)
+{
+    if (msisdn[0] == ' ' && msisdn[1] >= '0' && msisdn[1] <= '9')
+        msisdn[0] = '+';
+}
+
+/* ---- health and metrics ---- */
+
+static void get_healthz(request *rq)
+{
+    store *reader = server_reader(rq->srv);
+    int64_t version;
+    if (!reader || store_catalog_version(reader, &version) != TOPUP_OK) {
+        answer_problem(rq, TOPUP_E_STORAGE, 503, NULL, "The database cannot be read.");
+        return;
+    }
+    static const char ok[] = "{\"status\":\"ok\"}";
+    answer_json(rq, 200, ok, sizeof ok - 1);
+}
+
+static void get_metrics(request *rq)
+{
+    size_t route_count;
+    const route *table = routes_table(&route_count);
+    const char *names[METRICS_ROUTES_MAX];
+    for (size_t i = 0; i < route_count && i < METRICS_ROUTES_MAX; i++)
+        names[i] = table[i].name;
+    writer_stats stats;
+    writer_get_stats(rq->srv->writer, &stats);
+    char *text = metrics_render(&rq->srv->metrics, names, route_count, &stats);
+    if (!text) {
+        answer_result(rq, TOPUP_E_NOMEM, NULL);
+        return;
+    }
+    answer_json(rq, 200, text, strlen(text));
+    rq->content_type = "text/plain; version=0.0.4";
+    free(text);
+}
+
+static void get_openapi(request *rq)
+{
+    answer_json(rq, 200, topup_openapi_json, topup_openapi_json_size);
+}
+
+/* ---- POST /v1/recharges ---- */
+
+static bool is_json_content_type(const char *value)
+{
+    if (!value)
+        return false;
+    size_t length = strlen("application/json");
+    return strncasecmp(value, "application/json", length) == 0 &&
+           (value[length] == '\0' || value[length] == ';' || value[length] == ' ');
+}
+
+/* Checks the Idempotency-Key header: 1-64 printable ASCII characters without spaces. */
+static bool idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
+{
+    const char *value =
+        MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!value || !*value) {
+        bad_request(rq, "idempotency_key_missing",
+                    "Every POST needs an Idempotency-Key header of 1 to 64 characters.");
+        return false;
+    }
+    size_t length = strlen(value);
+    bool printable = length < IDEMPOTENCY_KEY_SIZE;
+    for (size_t i = 0; printable && i < length; i++)
+        printable = value[i] > 0x20 && value[i] < 0x7f;
+    if (!printable) {
+        bad_request(rq, "idempotency_key_invalid",
+                    "The Idempotency-Key must be 1 to 64 printable ASCII characters.");
+        return false;
+    }
+    memcpy(key, value, length + 1);
+    return true;
+}
+
+/* Parses the body as one JSON object; answers 400 with the position of the error otherwise. */
+static json_t *parse_object(request *rq)
+{
+    json_error_t error;
+    json_t *root = json_loadb(rq->body ? rq->body : "", rq->body_size, JSON_REJECT_DUPLICATES,
+                              &error);
+    if (!root) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "The body is not valid JSON: %s (line %d, column %d, "
+                 "byte %d).", error.text, error.line, error.column, error.position);
+        bad_request(rq, "malformed_json", detail);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        bad_request(rq, "malformed_json", "The body must be a JSON object.");
+        return NULL;
+    }
+    return root;
+}
+
+static bool only_fields(request *rq, json_t *object, const char *const *allowed)
+{
+    const char *name;
+    json_t *value;
+    json_object_foreach(object, name, value)
+    {
+        bool known = false;
+        for (size_t i = 0; allowed[i] && !known; i++)
+            known = strcmp(name, allowed[i]) == 0;
+        if (!known) {
+            char detail[160];
+            char escaped[64];
+            json_escape(name, escaped, sizeof escaped);
+            snprintf(detail, sizeof detail, "The field '%s' is not part of this request.",
+                     escaped);
+            bad_request(rq, "unknown_field", detail);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The typed fields of a recharge request, checked for presence and type. */
+typedef struct recharge_fields {
+    const char *msisdn;
+    const char *product;  /* NULL when not given */
+    int64_t amount_minor; /* 0 when not given */
+    bool has_amount;
+    const char *currency; /* NULL when not given */
+} recharge_fields;
+
+static bool field_error(request *rq, const char *code, const char *detail)
+{
+    bad_request(rq, code, detail);
+    return false;
+}
+
+static bool read_fields(request *rq, json_t *body, recharge_fields *fields)
+{
+    static const char *const allowed[] = {"msisdn", "product", "amount_minor", "currency", NULL};
+    if (!only_fields(rq, body, allowed))
+        return false;
+    json_t *msisdn = json_object_get(body, "msisdn");
+    json_t *product = json_object_get(body, "product");
+    json_t *amount = json_object_get(body, "amount_minor");
+    json_t *currency = json_object_get(body, "currency");
+    memset(fields, 0, sizeof *fields);
+    if (!msisdn)
+        return field_error(rq, "missing_field", "The field 'msisdn' is required.");
+    if (!json_is_string(msisdn))
+        return field_error(rq, "invalid_field", "The field 'msisdn' must be a string.");
+    fields->msisdn = json_string_value(msisdn);
+    if (product && !json_is_string(product))
+        return field_error(rq, "invalid_field", "The field 'product' must be a string.");
+    if (amount && !json_is_integer(amount))
+        return field_error(rq, "invalid_field",
+                           "The field 'amount_minor' must be an integer count of minor units.");
+    if (currency && !json_is_string(currency))
+        return field_error(rq, "invalid_field", "The field 'currency' must be a string.");
+    if (!product && !amount)
+        return field_error(rq, "missing_field",
+                           "Give either 'product' or 'amount_minor' with 'currency'.");
+    if (amount && !currency)
+        return field_error(rq, "missing_field", "The field 'currency' goes with 'amount_minor'.");
+    fields->product = product ? json_string_value(product) : NULL;
+    fields->has_amount = amount != NULL;
+    fields->amount_minor = amount ? (int64_t)json_integer_value(amount) : 0;
+    fields->currency = currency ? json_string_value(currency) : NULL;
+    return true;
+}
+
+/* Checks an amount given with its currency; answers 422 with the distinct money error. */
+static bool check_amount(request *rq, const recharge_fields *fields)
+{
+    if (!fields->currency)
+        return true;
+    topup_result r = currency_find(fields->currency) ? TOPUP_OK : TOPUP_E_CURRENCY_UNKNOWN;
+    if (r == TOPUP_OK && fields->has_amount)
+        r = money_check_positive(fields->amount_minor);
+    if (r != TOPUP_OK)
+        answer_result(rq, r, NULL);
+    return r == TOPUP_OK;
+}
+
+static topup_result quote_fields(const catalog *cat, const operator_info *op,
+                                 const recharge_fields *fields, product_quote *quote)
+{
+    if (fields->currency && strcmp(fields->currency, op->currency) != 0)
+        return TOPUP_E_CURRENCY_MISMATCH;
+    if (fields->product)
+        return catalog_quote_product(cat, op, fields->product, fields->amount_minor, quote);
+    return catalog_quote_amount(cat, op, fields->amount_minor, fields->currency, quote);
+}
+
+/* The request hash covers the canonical form of the body, so a retry that only reorders or
+ * re-spaces the same fields is still recognised as the same request. */
+static bool hash_request(json_t *body, uint8_t hash[REQUEST_HASH_SIZE])
+{
+    static const char prefix[] = "POST /v1/recharges\n";
+    char *canonical = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!canonical)
+        return false;
+    size_t length = strlen(canonical);
+    char *hashed = malloc(sizeof prefix + length);
+    bool ok = hashed != NULL;
+    if (ok) {
+        memcpy(hashed, prefix, sizeof prefix - 1);
+        memcpy(hashed + sizeof prefix - 1, canonical, length);
+        SHA256((const unsigned char *)hashed, sizeof prefix - 1 + length, hash);
+    }
+    free(hashed);
+    free(canonical);
+    return ok;
+}
+
+/* Resolves number and product into the job's request; answers and returns false on refusal. */
+static bool resolve(request *rq, const recharge_fields *fields, recharge_request *out)
+{
+    catalog *cat = server_catalog(rq->srv);
+    store *reader = server_reader(rq->srv);
+    number_info number;
+    topup_result r = reader ? numbers_resolve(cat, reader, rq->srv->config.default_country,
+                                              fields->msisdn, &number)
+                            : TOPUP_E_STORAGE;
+    product_quote quote;
+    if (r == TOPUP_OK)
+        r = quote_fields(cat, number.op, fields, &quote);
+    if (r == TOPUP_OK)
+        recharge_request_set_quote(out, number.e164, number.op, &quote);
+    catalog_unref(cat);
+    if (r != TOPUP_OK)
+        answer_result(rq, r, NULL);
+    return r == TOPUP_OK;
+}
+
+static void post_recharge(request *rq)
+{
+    const char *type =
+        MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Content-Type");
+    if (!is_json_content_type(type)) {
+        answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 415, "unsupported_media_type",
+                       "Send the body as Content-Type: application/json.");
+        return;
+    }
+    recharge_request *out = &rq->job.request;
+    if (!idempotency_key(rq, out->idempotency_key))
+        return;
+    json_t *body = parse_object(rq);
+    if (!body)
+        return;
+    recharge_fields fields;
+    bool ok = read_fields(rq, body, &fields) && check_amount(rq, &fields) &&
+              resolve(rq, &fields, out);
+    if (ok && !hash_request(body, out->request_hash)) {
+        answer_result(rq, TOPUP_E_NOMEM, NULL);
+        ok = false;
+    }
+    json_decref(body);
+    if (!ok)
+        return;
+    snprintf(out->channel, sizeof out->channel, "api");
+    out->api_key_id = rq->key.id;
+    memcpy(out->funding_account, rq->key.funding_account, sizeof out->funding_account);
+    server_submit_write(rq);
+}
+
+/* ---- recharges ---- */
+
+static json_t *events_value(store *reader, int64_t order_id)
+{
+    order_event_row events[16];
+    size_t count;
+    if (store_order_events(reader, order_id, events, 16, &count) != TOPUP_OK)
+        return NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "from",
+                                              order_status_name(events[i].from), "to",
+                                              order_status_name(events[i].to), "reason",
+                                              events[i].reason, "at",
+                                              time_or_null(events[i].created_at)));
+    return list;
+}
+
+static void get_recharge(request *rq)
+{
+    int64_t id;
+    order_row order;
+    store *reader = server_reader(rq->srv);
+    topup_result r = !parse_id(rq->param, &id) ? TOPUP_E_NOT_FOUND
+                     : reader                  ? store_order_get(reader, id, &order)
+                                               : TOPUP_E_STORAGE;
+    if (r != TOPUP_OK) {
+        answer_result(rq, r, r == TOPUP_E_NOT_FOUND ? "There is no recharge with this id." : NULL);
+        return;
+    }
+    json_t *value = order_value(&order);
+    json_t *events = events_value(reader, id);
+    if (!value || !events) {
+        json_decref(value);
+        json_decref(events);
+        answer_result(rq, TOPUP_E_STORAGE, NULL);
+        return;
+    }
+    json_object_set_new(value, "events", events);
+    answer_json_value(rq, 200, value);
+}
+
+/* Normalises a number given by a client (path or query) with the catalog's plans. */
+static bool normalise(request *rq, const char *input, char e164[E164_SIZE])
+{
+    catalog *cat = server_catalog(rq->srv);
+    size_t plan_count;
+    const number_plan *plans = catalog_plans(cat, &plan_count);
+    topup_result r =
+        msisdn_normalize(input, plans, plan_count, rq->srv->config.default_country, e164, NULL);
+    catalog_unref(cat);
+    if (r != TOPUP_OK)
+        answer_result(rq, r, NULL);
+    return r == TOPUP_OK;
+}
+
+static json_t *page(json_t *items, bool more, int64_t last_id)
+{
+    char cursor[24];
+    snprintf(cursor, sizeof cursor, "%lld", (long long)last_id);
+    return json_pack("{s:o,s:o}", "items", items, "next_cursor",
+                     more ? json_string(cursor) : json_null());
+}
+
+static void list_recharges(request *rq)
+{
+    int64_t before_id;
+    size_t limit;
+    if (!page_arguments(rq, &before_id, &limit))
+        return;
+    const char *msisdn_query = query(rq, "msisdn");
+    char e164[E164_SIZE];
+    if (msisdn_query && *msisdn_query) {
+        char input[MSISDN_INPUT_MAX + 1];
+        snprintf(input, sizeof input, "%s", msisdn_query);
+        restore_plus(input);
+        if (!normalise(rq, input, e164))
+            return;
+    }
+    store *reader = server_reader(rq->srv);
+    order_row *orders = malloc((limit + 1) * sizeof *orders);
+    size_t count = 0;
+    topup_result r = !orders  ? TOPUP_E_NOMEM
+                     : reader ? store_orders_list(reader, msisdn_query && *msisdn_query ? e164 : NULL,
+                                                  before_id, orders, limit + 1, &count)
+                              : TOPUP_E_STORAGE;
+    if (r != TOPUP_OK) {
+        free(orders);
+        answer_result(rq, r, NULL);
+        return;
+    }
+    bool more = count > limit;
+    if (more)
+        count = limit;
+    json_t *items = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(items, order_value(&orders[i]));
+    answer_json_value(rq, 200, page(items, more, count ? orders[count - 1].id : 0));
+    free(orders);
+}
+
+/* ---- subscribers ---- */
+
+static bool load_subscriber(request *rq, subscriber_row *sub)
+{
+    char e164[E164_SIZE];
+    if (!normalise(rq, rq->param, e164))
+        return false;
+    store *reader = server_reader(rq->srv);
+    topup_result r = reader ? store_subscriber_get(reader, e164, sub) : TOPUP_E_STORAGE;
+    if (r == TOPUP_E_NOT_FOUND)
+        r = TOPUP_E_SUBSCRIBER_UNKNOWN;
+    if (r != TOPUP_OK)
+        answer_result(rq, r, NULL);
+    return r == TOPUP_OK;
+}
+
+static void get_subscriber(request *rq)
+{
+    subscriber_row sub;
+    if (!load_subscriber(rq, &sub))
+        return;
+    answer_json_value(rq, 200,
+                      json_pack("{s:s,s:s,s:s,s:I,s:s,s:o,s:o}", "msisdn", sub.msisdn, "operator",
+                                sub.operator_id, "status", sub.status, "balance_minor",
+                                (json_int_t)sub.balance_minor, "currency", sub.currency,
+                                "valid_until", time_or_null(sub.valid_until), "created_at",
+                                time_or_null(sub.created_at)));
+}
+
+static json_t *statement_value(const statement_row *row)
+{
+    char id[24], order_id[24];
+    snprintf(id, sizeof id, "%lld", (long long)row->transfer_id);
+    snprintf(order_id, sizeof order_id, "%lld", (long long)row->order_id);
+    return json_pack("{s:s,s:o,s:s,s:s,s:I,s:s,s:o}", "id", id, "order_id",
+                     row->order_id ? json_string(order_id) : json_null(), "kind", row->kind,
+                     "direction", row->credit ? "credit" : "debit", "amount_minor",
+                     (json_int_t)row->amount_minor, "currency", row->currency, "at",
+                     time_or_null(row->created_at));
+}
+
+static void get_transactions(request *rq)
+{
+    int64_t before_id;
+    size_t limit;
+    subscriber_row sub;
+    if (!page_arguments(rq, &before_id, &limit) || !load_subscriber(rq, &sub))
+        return;
+    statement_row *rows = malloc((limit + 1) * sizeof *rows);
+    size_t count = 0;
+    topup_result r = rows ? store_statement(server_reader(rq->srv), sub.account_id, before_id,
+                                            rows, limit + 1, &count)
+                          : TOPUP_E_NOMEM;
+    if (r != TOPUP_OK) {
+        free(rows);
+        answer_result(rq, r, NULL);
+        return;
+    }
+    bool more = count > limit;
+    if (more)
+        count = limit;
+    json_t *items = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(items, statement_value(&rows[i]));
+    answer_json_value(rq, 200, page(items, more, count ? rows[count - 1].transfer_id : 0));
+    free(rows);
+}
+
+/* ---- numbers and operators ---- */
+
+static void get_number(request *rq)
+{
+    catalog *cat = server_catalog(rq->srv);
+    store *reader = server_reader(rq->srv);
+    number_info number;
+    topup_result r =
+        reader ? numbers_resolve(cat, reader, rq->srv->config.default_country, rq->param, &number)
+               : TOPUP_E_STORAGE;
+    if (r == TOPUP_OK)
+        answer_json_value(rq, 200,
+                          json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:b}", "msisdn", number.e164,
+                                    "national", number.national, "masked", number.masked,
+                                    "country", number.plan->country, "operator", "id",
+                                    number.op->id, "name", number.op->name, "ported",
+                                    number.ported));
+    else
+        answer_result(rq, r, NULL);
+    catalog_unref(cat);
+}
+
+static json_t *operator_value(const operator_info *op)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", op->id, "name", op->name, "country",
+                     op->country, "currency", op->currency, "connector", op->connector);
+}
+
+static void get_operators(request *rq)
+{
+    catalog *cat = server_catalog(rq->srv);
+    size_t count;
+    const operator_info *ops = catalog_operators(cat, &count);
+    json_t *items = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(items, operator_value(&ops[i]));
+    catalog_unref(cat);
+    answer_json_value(rq, 200, json_pack("{s:o}", "items", items));
+}
+
+static json_t *product_value(const product_info *p, const char *currency)
+{
+    if (p->kind == PRODUCT_FIXED)
+        return json_pack("{s:s,s:s,s:I,s:I,s:s,s:i}", "id", p->id, "kind", "fixed",
+                         "face_value_minor", (json_int_t)p->face_minor, "price_minor",
+                         (json_int_t)p->price_minor, "currency", currency, "validity_days",
+                         p->validity_days);
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:i}", "id", p->id, "kind", "range",
+                     "min_minor", (json_int_t)p->min_minor, "max_minor", (json_int_t)p->max_minor,
+                     "step_minor", (json_int_t)p->step_minor, "price_basis_points",
+                     (json_int_t)p->price_basis_points, "currency", currency, "validity_days",
+                     p->validity_days);
+}
+
+static void get_products(request *rq)
+{
+    catalog *cat = server_catalog(rq->srv);
+    const operator_info *op = catalog_operator(cat, rq->param);
+    if (!op) {
+        catalog_unref(cat);
+        answer_result(rq, TOPUP_E_NOT_FOUND, "There is no operator with this id.");
+        return;
+    }
+    size_t count;
+    const product_info *products = catalog_products(cat, op->id, &count);
+    json_t *items = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(items, product_value(&products[i], op->currency));
+    catalog_unref(cat);
+    answer_json_value(rq, 200, json_pack("{s:o}", "items", items));
+}
+
+/* ---- the table ---- */
+
+static const route routes[] = {
+    {"POST", "/v1/recharges", post_recharge, SCOPE_RECHARGE, "recharge_create"},
+    {"GET", "/v1/recharges", list_recharges, SCOPE_READ, "recharge_list"},
+    {"GET", "/v1/recharges/{}", get_recharge, SCOPE_READ, "recharge_get"},
+    {"GET", "/v1/subscribers/{}", get_subscriber, SCOPE_READ, "subscriber_get"},
+    {"GET", "/v1/subscribers/{}/transactions", get_transactions, SCOPE_READ,
+     "subscriber_transactions"},
+    {"GET", "/v1/numbers/{}", get_number, SCOPE_READ, "number_get"},
+    {"GET", "/v1/operators", get_operators, SCOPE_READ, "operator_list"},
+    {"GET", "/v1/operators/{}/products", get_products, SCOPE_READ, "product_list"},
+    {"GET", "/v1/openapi.json", get_openapi, SCOPE_NONE, "openapi"},
+    {"GET", "/healthz", get_healthz, SCOPE_NONE, "healthz"},
+    {"GET", "/metrics", get_metrics, SCOPE_NONE, "metrics"},
+};
+
+_Static_assert(sizeof routes / sizeof routes[0] <= METRICS_ROUTES_MAX,
+               "metrics keep per-route counters for at most METRICS_ROUTES_MAX routes");
+
+const route *routes_table(size_t *count)
+{
+    *count = sizeof routes / sizeof routes[0];
+    return routes;
+}

@@ -1,0 +1,533 @@
+/* topupd's HTTP front: libmicrohttpd with a small thread pool on epoll. A write request is parsed
+ * and resolved on the HTTP thread, queued for the writer, and its connection is suspended; the
+ * writer's completion resumes it, so a thread never blocks on a commit and a few threads serve
+ * many waiting clients.
+ *
+ * Exposed to: anyone who can reach the listening address. Trusts: nothing in a request before
+ * its API key is checked, and no field after (every field is validated by the handler). */
+#include "http/http_int.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/problem.h"
+
+#define CONNECTION_LIMIT 4096
+#define CONNECTION_TIMEOUT_S 30
+#define CATALOG_POLL_MS 500
+#define IDEMPOTENCY_KEEP_S (48 * 3600) /* promised: at least 24 h */
+#define PURGE_EVERY_MS (3600 * 1000)
+
+static __thread store *thread_reader; /* this thread's read connection, see server_reader */
+
+void server_config_defaults(server_config *config)
+{
+    memset(config, 0, sizeof *config);
+    config->db_path = "var/topup.db";
+    snprintf(config->listen_host, sizeof config->listen_host, "127.0.0.1");
+    config->port = 8080;
+    snprintf(config->default_country, sizeof config->default_country, "CN");
+    config->thread_count = 2;
+    config->queue_size_max = 8192;
+    config->batch_size_max = 1024;
+}
+
+store *server_reader(server *srv)
+{
+    if (thread_reader)
+        return thread_reader;
+    store *st;
+    if (store_open(srv->config.db_path, STORE_READ_ONLY, &st) != TOPUP_OK)
+        return NULL;
+    pthread_mutex_lock(&srv->readers_lock);
+    if (srv->reader_count == READERS_MAX) {
+        pthread_mutex_unlock(&srv->readers_lock);
+        store_close(st);
+        return NULL;
+    }
+    srv->readers[srv->reader_count++] = st;
+    pthread_mutex_unlock(&srv->readers_lock);
+    thread_reader = st;
+    return st;
+}
+
+catalog *server_catalog(server *srv)
+{
+    pthread_mutex_lock(&srv->catalog_lock);
+    catalog *cat = catalog_ref(srv->current_catalog);
+    pthread_mutex_unlock(&srv->catalog_lock);
+    return cat;
+}
+
+/* ---- answers ---- */
+
+static void set_answer(request *rq, int status, const char *content_type, char *owned_body,
+                       size_t body_size)
+{
+    free(rq->answer);
+    rq->status = status;
+    rq->content_type = content_type;
+    rq->answer = owned_body;
+    rq->answer_size = body_size;
+    rq->phase = PHASE_ANSWERED;
+}
+
+void answer_json(request *rq, int status, const char *body, size_t body_size)
+{
+    char *copy = malloc(body_size + 1);
+    if (copy) {
+        memcpy(copy, body, body_size);
+        copy[body_size] = '\0';
+    }
+    set_answer(rq, copy ? status : 500, "application/json", copy, copy ? body_size : 0);
+}
+
+void answer_json_value(request *rq, int status, json_t *value)
+{
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    if (!text) {
+        answer_problem(rq, TOPUP_E_NOMEM, 503, NULL, NULL);
+        return;
+    }
+    set_answer(rq, status, "application/json", text, strlen(text));
+}
+
+void answer_problem(request *rq, topup_result result, int status, const char *code,
+                    const char *detail)
+{
+    char buffer[PROBLEM_SIZE];
+    int length = problem_format(result, status, code, detail, buffer, sizeof buffer);
+    answer_json(rq, status, buffer, (size_t)length);
+    rq->content_type = "application/problem+json";
+}
+
+/* ---- writes through the writer ---- */
+
+static void count_recharge(metrics *m, const recharge_response *response)
+{
+    atomic_uint_fast64_t *counter = response->replayed               ? &m->recharges_replayed
+                                    : response->http_status >= 500   ? &m->recharges_failed
+                                    : response->result == TOPUP_OK   ? &m->recharges_succeeded
+                                                                     : &m->recharges_refused;
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+/* Runs on the writer thread once the job's batch is committed (or failed). */
+static void write_done(writer_job *job)
+{
+    request *rq = job->context;
+    recharge_response *response = &job->response;
+    count_recharge(&rq->srv->metrics, response);
+    answer_json(rq, response->http_status, response->body, strlen(response->body));
+    if (response->http_status >= 400)
+        rq->content_type = "application/problem+json";
+    rq->replayed = response->replayed;
+    MHD_resume_connection(rq->connection);
+}
+
+void server_submit_write(request *rq)
+{
+    rq->job.done = write_done;
+    rq->job.context = rq;
+    /* Suspend first: the writer may finish and resume before writer_submit even returns. */
+    rq->phase = PHASE_WAITING;
+    MHD_suspend_connection(rq->connection);
+    topup_result r = writer_submit(rq->srv->writer, &rq->job);
+    if (r == TOPUP_OK)
+        return;
+    atomic_fetch_add_explicit(&rq->srv->metrics.recharges_failed, 1, memory_order_relaxed);
+    answer_problem(rq, r, 503, NULL, NULL);
+    rq->retry_after = true;
+    MHD_resume_connection(rq->connection);
+}
+
+/* ---- routing ---- */
+
+/* Matches path against a pattern whose "{}" stands for one non-empty segment, copied to param. */
+static bool path_matches(const char *pattern, const char *path, char *param, size_t param_size)
+{
+    while (*pattern && *path) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            size_t length = strcspn(path, "/");
+            if (length == 0 || length >= param_size)
+                return false;
+            memcpy(param, path, length);
+            param[length] = '\0';
+            path += length;
+            pattern += 2;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static scope scope_level(const char *scopes)
+{
+    scope level = SCOPE_NONE;
+    char copy[API_KEY_SCOPES_SIZE];
+    snprintf(copy, sizeof copy, "%s", scopes);
+    char *saved;
+    for (char *name = strtok_r(copy, ",", &saved); name; name = strtok_r(NULL, ",", &saved)) {
+        scope s = strcmp(name, "admin") == 0      ? SCOPE_ADMIN
+                  : strcmp(name, "recharge") == 0 ? SCOPE_RECHARGE
+                  : strcmp(name, "read") == 0     ? SCOPE_READ
+                                                  : SCOPE_NONE;
+        if (s > level)
+            level = s;
+    }
+    return level;
+}
+
+/* Checks the bearer key; answers 401/403 and returns false when the caller may not go on. */
+static bool authorize(request *rq, scope required)
+{
+    if (required == SCOPE_NONE)
+        return true;
+    const char *header =
+        MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Authorization");
+    if (!header || strncmp(header, "Bearer ", 7) != 0 || header[7] == '\0') {
+        answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 401, "unauthorized",
+                       "Send the API key as 'Authorization: Bearer <key>'.");
+        return false;
+    }
+    uint8_t hash[REQUEST_HASH_SIZE];
+    const char *secret = header + 7;
+    SHA256((const unsigned char *)secret, strlen(secret), hash);
+    store *reader = server_reader(rq->srv);
+    topup_result r = reader ? store_api_key_find(reader, hash, &rq->key) : TOPUP_E_STORAGE;
+    if (r == TOPUP_E_NOT_FOUND) {
+        answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 401, "unauthorized",
+                       "The API key is unknown or revoked.");
+        return false;
+    }
+    if (r != TOPUP_OK) {
+        answer_problem(rq, r, topup_result_http_status(r), NULL, NULL);
+        return false;
+    }
+    if (scope_level(rq->key.scopes) < required) {
+        answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 403, "forbidden",
+                       "The API key does not have the scope this request needs.");
+        return false;
+    }
+    return true;
+}
+
+static void dispatch(request *rq)
+{
+    size_t route_count;
+    const route *table = routes_table(&route_count);
+    char allow[64] = "";
+    for (size_t i = 0; i < route_count; i++) {
+        char param[sizeof rq->param];
+        if (!path_matches(table[i].pattern, rq->url, param, sizeof param))
+            continue;
+        if (strcmp(table[i].method, rq->method) != 0) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+                     table[i].method);
+            continue;
+        }
+        rq->route_index = (int)i;
+        memcpy(rq->param, param, sizeof param);
+        if (rq->body_too_large) {
+            answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 413, "body_too_large",
+                           "The request body is larger than 64 KiB.");
+            return;
+        }
+        if (authorize(rq, table[i].required))
+            table[i].handler(rq);
+        return;
+    }
+    if (allow[0]) {
+        static __thread char allow_header[64];
+        memcpy(allow_header, allow, sizeof allow_header);
+        rq->allow = allow_header;
+        answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 405, "method_not_allowed",
+                       "This path does not accept that method; see the Allow header.");
+        return;
+    }
+    answer_problem(rq, TOPUP_E_NOT_FOUND, 404, "not_found", "There is no such path in the API.");
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static enum MHD_Result send_answer(request *rq)
+{
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        rq->answer_size, rq->answer ? rq->answer : (char *)"", MHD_RESPMEM_MUST_COPY);
+    if (!response)
+        return MHD_NO;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
+    MHD_add_response_header(response, "Cache-Control", "no-store");
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    if (rq->allow)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, rq->allow);
+    if (rq->replayed)
+        MHD_add_response_header(response, "Idempotent-Replayed", "true");
+    if (rq->retry_after)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    enum MHD_Result queued = MHD_queue_response(rq->connection, (unsigned)rq->status, response);
+    MHD_destroy_response(response);
+    return queued;
+}
+
+static request *request_new(server *srv, struct MHD_Connection *connection, const char *method,
+                            const char *url)
+{
+    request *rq = calloc(1, sizeof *rq);
+    if (!rq)
+        return NULL;
+    rq->srv = srv;
+    rq->connection = connection;
+    rq->method = method;
+    rq->url = url;
+    rq->route_index = -1;
+    rq->started_ms = clock_monotonic_ms();
+    rq->content_type = "application/json";
+    const char *length =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    /* Refuse early on the declared size so a large body is never buffered. */
+    if (length && strtoull(length, NULL, 10) > BODY_SIZE_MAX)
+        rq->body_too_large = true;
+    return rq;
+}
+
+static void receive(request *rq, const char *data, size_t size)
+{
+    if (rq->body_too_large || rq->body_size + size > BODY_SIZE_MAX) {
+        rq->body_too_large = true;
+        return;
+    }
+    char *grown = realloc(rq->body, rq->body_size + size + 1);
+    if (!grown) {
+        rq->body_too_large = true; /* answered as 413: no memory for it is the same refusal */
+        return;
+    }
+    memcpy(grown + rq->body_size, data, size);
+    rq->body = grown;
+    rq->body_size += size;
+    rq->body[rq->body_size] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **context)
+{
+    (void)version;
+    request *rq = *context;
+    if (!rq) {
+        rq = request_new(cls, connection, method, url);
+        *context = rq;
+        return rq ? MHD_YES : MHD_NO;
+    }
+    if (rq->phase == PHASE_RECEIVING && *upload_data_size) {
+        receive(rq, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rq->phase == PHASE_RECEIVING)
+        dispatch(rq);
+    if (rq->phase == PHASE_WAITING)
+        return MHD_YES;
+    return send_answer(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **context,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)connection;
+    (void)code;
+    server *srv = cls;
+    request *rq = *context;
+    if (!rq)
+        return;
+    int64_t latency_us = (clock_monotonic_ms() - rq->started_ms) * 1000;
+    metrics_observe(&srv->metrics, rq->route_index, rq->status ? rq->status : 500, latency_us);
+    free(rq->body);
+    free(rq->answer);
+    free(rq);
+    *context = NULL;
+}
+
+/* ---- catalog watcher ---- */
+
+static void reload_catalog(server *srv, store *st)
+{
+    int64_t version;
+    if (store_catalog_version(st, &version) != TOPUP_OK || version == srv->catalog_version)
+        return;
+    catalog *fresh;
+    if (store_catalog_load(st, &fresh) != TOPUP_OK)
+        return;
+    pthread_mutex_lock(&srv->catalog_lock);
+    catalog *old = srv->current_catalog;
+    srv->current_catalog = fresh;
+    pthread_mutex_unlock(&srv->catalog_lock);
+    srv->catalog_version = version;
+    catalog_unref(old);
+}
+
+static void purge_idempotency(store *st)
+{
+    if (store_begin(st) != TOPUP_OK)
+        return;
+    if (store_idempotency_purge(st, clock_now_seconds() - IDEMPOTENCY_KEEP_S, NULL) != TOPUP_OK ||
+        store_commit(st) != TOPUP_OK)
+        store_rollback(st);
+}
+
+static void *watcher_main(void *argument)
+{
+    server *srv = argument;
+    store *st;
+    if (store_open(srv->config.db_path, STORE_READ_WRITE, &st) != TOPUP_OK)
+        return NULL;
+    int64_t purged_ms = 0;
+    pthread_mutex_lock(&srv->watch_lock);
+    while (!srv->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CATALOG_POLL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&srv->watch_wake, &srv->watch_lock, &until);
+        if (srv->stopping)
+            break;
+        pthread_mutex_unlock(&srv->watch_lock);
+        reload_catalog(srv, st);
+        if (clock_monotonic_ms() - purged_ms > PURGE_EVERY_MS) {
+            purge_idempotency(st);
+            purged_ms = clock_monotonic_ms();
+        }
+        pthread_mutex_lock(&srv->watch_lock);
+    }
+    pthread_mutex_unlock(&srv->watch_lock);
+    store_close(st);
+    return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static topup_result listen_address(const server_config *config, struct sockaddr_storage *address)
+{
+    memset(address, 0, sizeof *address);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)address;
+    if (inet_pton(AF_INET, config->listen_host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(config->port);
+        return TOPUP_OK;
+    }
+    if (inet_pton(AF_INET6, config->listen_host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(config->port);
+        return TOPUP_OK;
+    }
+    return TOPUP_E_INVALID_ARGUMENT;
+}
+
+static topup_result load_first_catalog(server *srv)
+{
+    store *st;
+    topup_result r = store_open(srv->config.db_path, STORE_READ_ONLY, &st);
+    if (r != TOPUP_OK)
+        return r;
+    r = store_catalog_version(st, &srv->catalog_version);
+    if (r == TOPUP_OK)
+        r = store_catalog_load(st, &srv->current_catalog);
+    store_close(st);
+    return r;
+}
+
+static topup_result start_http(server *srv)
+{
+    struct sockaddr_storage address;
+    if (listen_address(&srv->config, &address) != TOPUP_OK)
+        return TOPUP_E_INVALID_ARGUMENT;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (address.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->daemon = MHD_start_daemon(
+        flags, srv->config.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &address,
+        MHD_OPTION_THREAD_POOL_SIZE, srv->config.thread_count, MHD_OPTION_CONNECTION_LIMIT,
+        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_END);
+    if (!srv->daemon)
+        return TOPUP_E_IO;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    if (info)
+        srv->config.port = info->port;
+    return TOPUP_OK;
+}
+
+topup_result server_start(const server_config *config, server **out)
+{
+    server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return TOPUP_E_NOMEM;
+    srv->config = *config;
+    if (srv->config.thread_count < 1)
+        srv->config.thread_count = 1;
+    pthread_mutex_init(&srv->catalog_lock, NULL);
+    pthread_mutex_init(&srv->watch_lock, NULL);
+    pthread_mutex_init(&srv->readers_lock, NULL);
+    pthread_cond_init(&srv->watch_wake, NULL);
+    topup_result r = load_first_catalog(srv);
+    if (r == TOPUP_OK)
+        r = writer_start(config->db_path, config->queue_size_max, config->batch_size_max,
+                         &srv->writer);
+    if (r == TOPUP_OK) {
+        if (pthread_create(&srv->watcher, NULL, watcher_main, srv) != 0)
+            r = TOPUP_E_NOMEM;
+        srv->watcher_running = r == TOPUP_OK;
+    }
+    if (r == TOPUP_OK)
+        r = start_http(srv);
+    if (r != TOPUP_OK) {
+        server_stop(srv);
+        return r;
+    }
+    *out = srv;
+    return TOPUP_OK;
+}
+
+uint16_t server_port(const server *srv)
+{
+    return srv->config.port;
+}
+
+void server_stop(server *srv)
+{
+    /* Stop accepting, then let the writer answer (and so resume) every suspended connection:
+     * libmicrohttpd must not be stopped while a connection is suspended. */
+    if (srv->daemon)
+        MHD_quiesce_daemon(srv->daemon);
+    writer_stop(srv->writer);
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
+    if (srv->watcher_running) {
+        pthread_mutex_lock(&srv->watch_lock);
+        srv->stopping = true;
+        pthread_cond_signal(&srv->watch_wake);
+        pthread_mutex_unlock(&srv->watch_lock);
+        pthread_join(srv->watcher, NULL);
+    }
+    for (size_t i = 0; i < srv->reader_count; i++)
+        store_close(srv->readers[i]);
+    catalog_unref(srv->current_catalog);
+    pthread_mutex_destroy(&srv->catalog_lock);
+    pthread_mutex_destroy(&srv->watch_lock);
+    pthread_mutex_destroy(&srv->readers_lock);
+    pthread_cond_destroy(&srv->watch_wake);
+    free(srv);
+}

@@ -1,0 +1,56 @@
+/* The recharge: one order, paid on creation from a funding account and, for a hosted operator,
+ * credited at once. Everything it changes commits in the caller's transaction or not at all. */
+#ifndef TOPUP_RECHARGE_H
+#define TOPUP_RECHARGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "store/store.h"
+
+#define RECHARGE_RESPONSE_SIZE 1024 /* the order JSON is about 400 bytes */
+
+/* Everything the write path needs, resolved before it reaches the writer so the single writer
+ * thread does only database work. */
+typedef struct recharge_request {
+    char channel[CHANNEL_SIZE];                 /* "api", "cli" */
+    int64_t api_key_id;                         /* idempotency scope; 0 for the CLI */
+    char idempotency_key[IDEMPOTENCY_KEY_SIZE]; /* "" when the caller gave none */
+    uint8_t request_hash[REQUEST_HASH_SIZE];    /* SHA-256 of the request, for key reuse */
+    char funding_account[ACCOUNT_CODE_SIZE];    /* account code the price is debited from */
+    char msisdn[E164_SIZE];
+    char operator_id[CATALOG_ID_SIZE];
+    char connector[16];
+    char product_id[CATALOG_ID_SIZE];
+    int64_t face_minor;  /* credited to the subscriber */
+    int64_t price_minor; /* debited from the funding account */
+    char currency[CURRENCY_CODE_SIZE];
+    int validity_days;
+} recharge_request;
+
+typedef struct recharge_response {
+    topup_result result;                /* TOPUP_OK for a new or replayed success */
+    int http_status;                    /* 201, or the error's status */
+    bool replayed;                      /* the answer is the stored first answer */
+    order_row order;                    /* valid when result is TOPUP_OK and !replayed */
+    char body[RECHARGE_RESPONSE_SIZE];  /* the JSON answer (order, or problem+json) */
+} recharge_response;
+
+/* Fills the resolved parts of a request from a number and a quote. */
+void recharge_request_set_quote(recharge_request *request, const char *msisdn,
+                                 const operator_info *op, const product_quote *quote);
+
+/* Applies one recharge inside the caller's open transaction, in its own savepoint: replays the
+ * stored answer for a known idempotency key, refuses a reused key with another request, else
+ * creates the order, moves the money, extends validity and stores the answer under the key.
+ * A refused request (4xx) leaves only its stored answer; a storage failure leaves nothing and
+ * the caller must roll the transaction back. */
+void recharge_apply(store *st, const recharge_request *request, int64_t now,
+                    recharge_response *response /* OUT */);
+
+/* Writes the order as the API's JSON object into buffer; returns the length, or -1 if it did not
+ * fit. */
+int recharge_order_json(const order_row *order, char *buffer, size_t buffer_size);
+
+#endif

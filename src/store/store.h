@@ -1,0 +1,259 @@
+/* Storage behind one small interface. SQLite (store_sqlite.c) is the embedded default.
+ *
+ * A store is one database connection and is used by one thread at a time. Writers call
+ * store_begin / store_commit around their work; inside a batch each request runs in its own
+ * savepoint so one refused request never undoes its neighbours. Every function that changes
+ * state must be called inside a transaction. */
+#ifndef TOPUP_STORE_H
+#define TOPUP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "core/order.h"
+#include "core/result.h"
+
+#define ACCOUNT_CODE_SIZE 65      /* e.g. "subscriber:+8613800138000", "clearing:demo" */
+#define ACCOUNT_KIND_SIZE 24      /* subscriber, clearing, promotion_expense, fee_income, ... */
+#define IDEMPOTENCY_KEY_SIZE 65   /* 1-64 printable ASCII characters */
+#define REQUEST_HASH_SIZE 32      /* SHA-256 */
+#define API_KEY_NAME_SIZE 65
+#define API_KEY_SCOPES_SIZE 64    /* comma-separated: recharge, read, admin */
+#define REASON_SIZE 128
+#define CHANNEL_SIZE 16
+
+/* Account flags. */
+#define ACCOUNT_NO_OVERDRAFT 1 /* the balance may not go below -credit_limit_minor */
+
+typedef struct store store;
+
+typedef enum store_mode {
+    STORE_READ_WRITE, /* the database must exist */
+    STORE_READ_ONLY,  /* for request threads that only read */
+    STORE_CREATE      /* create the file when missing */
+} store_mode;
+
+typedef struct account_row {
+    int64_t id;
+    char code[ACCOUNT_CODE_SIZE];
+    char currency[CURRENCY_CODE_SIZE];
+    char kind[ACCOUNT_KIND_SIZE];
+    int64_t balance_minor;      /* credits - debits */
+    int flags;                  /* ACCOUNT_* bits */
+    int64_t credit_limit_minor; /* how far below zero a no-overdraft account may go */
+    int64_t created_at;         /* unix seconds */
+} account_row;
+
+typedef struct transfer_row {
+    int64_t id;                /* set by store_transfer */
+    int64_t debit_account_id;  /* loses amount_minor */
+    int64_t credit_account_id; /* gains amount_minor */
+    int64_t amount_minor;      /* > 0 */
+    char currency[CURRENCY_CODE_SIZE];
+    int64_t order_id; /* 0 when the transfer belongs to no order */
+    char kind[24];    /* recharge, discount, fee, opening_balance, adjustment */
+    int64_t created_at;
+} transfer_row;
+
+typedef struct subscriber_row {
+    char msisdn[E164_SIZE];
+    char operator_id[CATALOG_ID_SIZE];
+    int64_t account_id;
+    char status[12];     /* active, suspended, closed */
+    int64_t valid_until; /* unix seconds; 0 = never recharged */
+    int64_t created_at;
+    int64_t balance_minor; /* filled by store_subscriber_get from the account */
+    char currency[CURRENCY_CODE_SIZE];
+} subscriber_row;
+
+typedef struct order_row {
+    int64_t id; /* set by store_order_insert; time-ordered, used as the pagination cursor */
+    char channel[CHANNEL_SIZE];
+    int64_t api_key_id; /* 0 when created by the CLI */
+    char msisdn[E164_SIZE];
+    char operator_id[CATALOG_ID_SIZE];
+    char product_id[CATALOG_ID_SIZE];
+    int64_t face_minor;  /* credited to the subscriber */
+    int64_t price_minor; /* paid by the funding account */
+    char currency[CURRENCY_CODE_SIZE];
+    int64_t funding_account_id;
+    order_status status;
+    bool has_balance_after;
+    int64_t balance_after_minor; /* subscriber balance right after the credit */
+    int64_t valid_until;         /* 0 when not yet credited */
+    int64_t created_at;
+    int64_t updated_at;
+} order_row;
+
+typedef struct order_event_row {
+    int64_t order_id;
+    int seq; /* 1, 2, ... per order */
+    order_status from;
+    order_status to;
+    char reason[REASON_SIZE];
+    int64_t created_at;
+} order_event_row;
+
+typedef struct api_key_row {
+    int64_t id;
+    char name[API_KEY_NAME_SIZE];
+    char scopes[API_KEY_SCOPES_SIZE];
+    char funding_account[ACCOUNT_CODE_SIZE]; /* account code recharges are paid from */
+    int64_t created_at;
+    int64_t revoked_at; /* 0 when active */
+} api_key_row;
+
+typedef struct idempotency_row {
+    uint8_t request_hash[REQUEST_HASH_SIZE];
+    int status; /* HTTP status of the first answer */
+    char *body; /* first answer's body; the caller frees it with free() */
+} idempotency_row;
+
+/* One line of a subscriber's statement: a transfer seen from the subscriber's account. */
+typedef struct statement_row {
+    int64_t transfer_id;
+    int64_t order_id;
+    char kind[24];
+    bool credit;          /* true when the subscriber gained the amount */
+    int64_t amount_minor; /* > 0 */
+    char currency[CURRENCY_CODE_SIZE];
+    int64_t created_at;
+} statement_row;
+
+/* ---- lifecycle ---- */
+
+/* Opens the database at path with WAL and synchronous=FULL (a commit is on disk when it returns).
+ * STORE_READ_WRITE and STORE_READ_ONLY fail with TOPUP_E_IO when the file is missing, and with
+ * TOPUP_E_SCHEMA when the schema is not the latest (run store_migrate first). */
+topup_result store_open(const char *path, store_mode mode, store **out /* OUT */);
+void store_close(store *st);
+
+/* Applies the migrations the database lacks, each in its own transaction. */
+topup_result store_migrate(store *st, int *from_version /* OUT */, int *to_version /* OUT */);
+
+/* The last SQLite error message of this connection, for logs and the CLI. */
+const char *store_errmsg(const store *st);
+
+/* ---- transactions ---- */
+
+topup_result store_begin(store *st); /* BEGIN IMMEDIATE: takes the write lock now */
+topup_result store_commit(store *st);
+void store_rollback(store *st);
+topup_result store_savepoint(store *st);
+void store_savepoint_release(store *st);
+void store_savepoint_rollback(store *st); /* undoes and releases the savepoint */
+
+/* ---- meta ---- */
+
+/* Bumped by every catalog change so daemons know to reload their snapshot. */
+topup_result store_catalog_version(store *st, int64_t *version /* OUT */);
+topup_result store_meta_set(store *st, const char *key, const char *value);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_meta_get(store *st, const char *key, char *value /* OUT */, size_t value_size);
+
+/* ---- catalog ---- */
+
+/* Loads plans, operators, ranges and active products into a new sealed snapshot the caller owns. */
+topup_result store_catalog_load(store *st, catalog **out /* OUT */);
+/* Each add refuses a duplicate with TOPUP_E_ALREADY_EXISTS and bumps the catalog version. */
+topup_result store_plan_put(store *st, const number_plan *plan); /* insert or replace */
+topup_result store_operator_add(store *st, const operator_info *op);
+topup_result store_range_add(store *st, const number_range *range);
+topup_result store_product_add(store *st, const product_info *product);
+topup_result store_portability_set(store *st, const char *msisdn, const char *operator_id);
+/* The operator a ported number belongs to, or TOPUP_E_NOT_FOUND when it is not ported. */
+topup_result store_portability_get(store *st, const char *msisdn,
+                                   char operator_id[CATALOG_ID_SIZE] /* OUT */);
+
+/* ---- ledger ---- */
+
+/* Finds the account (code, currency), creating it with kind/flags/credit limit when missing. */
+topup_result store_account_ensure(store *st, const char *code, const char *currency,
+                                  const char *kind, int flags, int64_t credit_limit_minor,
+                                  account_row *account /* OUT */);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_account_get(store *st, const char *code, const char *currency,
+                               account_row *account /* OUT */);
+/* Appends the transfer and moves both balances. TOPUP_E_INSUFFICIENT_FUNDS when the debited
+ * account is no-overdraft and would go below -credit_limit; TOPUP_E_AMOUNT_OVERFLOW when a
+ * balance would overflow. On error nothing of the transfer remains only if the caller rolls back
+ * its savepoint. debit/credit_balance_after may be NULL. */
+topup_result store_transfer(store *st, transfer_row *transfer /* IN, OUT: id */,
+                            int64_t *debit_balance_after /* OUT */,
+                            int64_t *credit_balance_after /* OUT */);
+
+/* Called once per problem store_verify finds; the text says what and where. */
+typedef void (*store_verify_problem_fn)(void *context, const char *problem);
+
+/* Recomputes every balance from transfers, checks that every currency's accounts sum to zero and
+ * that every succeeded order has exactly its transfers (face value credited to the subscriber,
+ * price debited from the funding account). *problem_count is how many problems were reported;
+ * the result is TOPUP_OK even when problems were found (it fails only when it cannot look). */
+topup_result store_verify(store *st, store_verify_problem_fn problem, void *context,
+                          int64_t *problem_count /* OUT */, int64_t *transfer_count /* OUT */);
+
+/* ---- subscribers ---- */
+
+/* TOPUP_E_NOT_FOUND when the number is not a subscriber. */
+topup_result store_subscriber_get(store *st, const char *msisdn, subscriber_row *sub /* OUT */);
+/* TOPUP_E_ALREADY_EXISTS when it is. */
+topup_result store_subscriber_insert(store *st, const subscriber_row *sub);
+topup_result store_subscriber_update(store *st, const char *msisdn, const char *status,
+                                     int64_t valid_until);
+
+/* Statement lines of an account, newest first, with transfer id < before_id (0 = from the
+ * newest). Returns how many rows were filled (at most row_count_max) in *row_count. */
+topup_result store_statement(store *st, int64_t account_id, int64_t before_id,
+                             statement_row *rows /* OUT */, size_t row_count_max,
+                             size_t *row_count /* OUT */);
+
+/* ---- orders ---- */
+
+/* Inserts the order with a new id (written to order->id) and its first event
+ * (none -> order->status). */
+topup_result store_order_insert(store *st, order_row *order /* IN, OUT: id */,
+                                const char *reason);
+/* Moves the order from its current status to `to` if the state machine allows it
+ * (TOPUP_E_ILLEGAL_TRANSITION otherwise), appending the event. Also stores balance_after and
+ * valid_until from order when order->has_balance_after. order->status is updated. */
+topup_result store_order_transition(store *st, order_row *order, order_status to,
+                                    const char *reason, int64_t at);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_order_get(store *st, int64_t id, order_row *order /* OUT */);
+/* Events in sequence order; fills at most event_count_max. */
+topup_result store_order_events(store *st, int64_t order_id, order_event_row *events /* OUT */,
+                                size_t event_count_max, size_t *event_count /* OUT */);
+/* Orders newest first with id < before_id (0 = from the newest), of one number when msisdn is
+ * non-NULL. */
+topup_result store_orders_list(store *st, const char *msisdn, int64_t before_id,
+                               order_row *orders /* OUT */, size_t order_count_max,
+                               size_t *order_count /* OUT */);
+
+/* ---- API keys ---- */
+
+topup_result store_api_key_insert(store *st, const api_key_row *key,
+                                  const uint8_t key_hash[REQUEST_HASH_SIZE],
+                                  int64_t *id /* OUT */);
+/* An active (not revoked) key by the SHA-256 of its secret; TOPUP_E_NOT_FOUND otherwise. */
+topup_result store_api_key_find(store *st, const uint8_t key_hash[REQUEST_HASH_SIZE],
+                                api_key_row *key /* OUT */);
+/* All keys in id order; fills at most key_count_max. */
+topup_result store_api_key_list(store *st, api_key_row *keys /* OUT */, size_t key_count_max,
+                                size_t *key_count /* OUT */);
+/* TOPUP_E_NOT_FOUND when no active key has this name. */
+topup_result store_api_key_revoke(store *st, const char *name, int64_t at);
+
+/* ---- idempotency ---- */
+
+/* The stored first answer for (api_key_id, key), or TOPUP_E_NOT_FOUND. */
+topup_result store_idempotency_get(store *st, int64_t api_key_id, const char *key,
+                                   idempotency_row *row /* OUT */);
+topup_result store_idempotency_put(store *st, int64_t api_key_id, const char *key,
+                                   const uint8_t request_hash[REQUEST_HASH_SIZE], int status,
+                                   const char *body, int64_t at);
+/* Deletes answers stored before `before` (unix seconds); *deleted_count may be NULL. */
+topup_result store_idempotency_purge(store *st, int64_t before, int64_t *deleted_count /* OUT */);
+
+#endif
