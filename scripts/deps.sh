@@ -7,7 +7,7 @@ set -euo pipefail
 profile=${1:-build}
 build=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
        sqlite3 curl ca-certificates)
-test=(libcmocka-dev nodejs npm)
+test=(libcmocka-dev nodejs npm jq)
 bench=(wrk postgresql postgresql-contrib)
 
 case "$profile" in

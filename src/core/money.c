@@ -6,7 +6,7 @@
 
 /* ISO 4217 currencies topup may price in. Numeric codes and exponents follow the ISO list;
  * a currency missing here is refused everywhere rather than guessed. */
-static const currency currencies[] = {
+static const currency_info currencies[] = {
     {"BDT", 50, 2},  {"BHD", 48, 3},  {"BRL", 986, 2}, {"CNY", 156, 2}, {"EUR", 978, 2},
     {"GBP", 826, 2}, {"HKD", 344, 2}, {"IDR", 360, 2}, {"INR", 356, 2}, {"JOD", 400, 3},
     {"JPY", 392, 0}, {"KES", 404, 2}, {"KRW", 410, 0}, {"KWD", 414, 3}, {"MOP", 446, 2},

@@ -17,7 +17,7 @@ static void currency_table_has_iso_codes_and_exponents(void **state)
 {
     (void)state;
     /* A wrong exponent multiplies every price by 10 or 100, so each one is pinned here. */
-    static const currency expected[] = {
+    static const currency_info expected[] = {
         {"CNY", 156, 2}, {"HKD", 344, 2}, {"MOP", 446, 2}, {"TWD", 901, 2}, {"USD", 840, 2},
         {"EUR", 978, 2}, {"GBP", 826, 2}, {"PHP", 608, 2}, {"IDR", 360, 2}, {"INR", 356, 2},
         {"THB", 764, 2}, {"VND", 704, 0}, {"MYR", 458, 2}, {"SGD", 702, 2}, {"KRW", 410, 0},

@@ -1,0 +1,195 @@
+/* topup: the operator's command line (init, migrate, catalog, API keys, subscriber import,
+ * recharge, balance, history, verify).
+ *
+ * SECURITY: the command line is run by an operator who may already read and write the database
+ * file, so its arguments are trusted to come from that person but are still validated like any
+ * input: every amount, number, id and file is checked before anything is written, and every
+ * change runs in one transaction that is rolled back on any error. A subscriber CSV may come from
+ * a third party's export; it is bounded (64 MiB, 1 KiB per line) and validated in full before the
+ * first row is written. API key secrets are printed once and only their SHA-256 is stored. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const cli_command commands[] = {
+    {"init", NULL, cli_cmd_init, "create a new database (with --demo: and load demo data)",
+     "Usage: topup init [--demo] [--db PATH]\n"
+     "Creates the database file (and its directory) at the latest schema. Refuses a file that\n"
+     "already holds a database: 'topup migrate' upgrades an existing one.\n"
+     "  --demo      also load the DEMO catalog: CN and PH number plans, China Mobile, China\n"
+     "              Unicom, China Telecom and Globe Telecom with their ranges and products\n"},
+    {"migrate", NULL, cli_cmd_migrate, "upgrade the database schema to this version's",
+     "Usage: topup migrate [--db PATH]\n"
+     "Applies the schema migrations the database lacks, each in its own transaction.\n"},
+    {"plan", "set", cli_cmd_plan_set, "add or replace a country's numbering plan",
+     "Usage: topup plan set --country CC --calling-code DIGITS --nsn-min N --nsn-max N\n"
+     "                      [--trunk-prefix DIGITS] [--international-prefix DIGITS]\n"
+     "                      [--mobile-prefixes DIGITS[,DIGITS...]]\n"
+     "  --country CC                ISO 3166-1 alpha-2 code, e.g. CN\n"
+     "  --calling-code DIGITS       country calling code, 1-3 digits, e.g. 86\n"
+     "  --nsn-min N, --nsn-max N    national significant number length, digits\n"
+     "  --trunk-prefix DIGITS       national dialling prefix, e.g. 0 (default none)\n"
+     "  --international-prefix D    prefix for dialling abroad (default 00)\n"
+     "  --mobile-prefixes LIST      leading NSN digits of mobile numbers, e.g. 1 (default: all)\n"},
+    {"operator", "add", cli_cmd_operator_add, "add an operator",
+     "Usage: topup operator add --id ID --name NAME --country CC --currency CUR\n"
+     "                          [--connector hosted]\n"
+     "  --id ID           1-32 characters of a-z, 0-9, '_' and '-'\n"
+     "  --name NAME       display name, UTF-8, at most 96 bytes\n"
+     "  --country CC      the numbering plan its numbers belong to (see 'topup plan set')\n"
+     "  --currency CUR    ISO 4217 code all its products are sold in, e.g. CNY\n"
+     "  --connector C     hosted (balances kept in topup's ledger; the default)\n"},
+    {"operator", "list", cli_cmd_operator_list, "list operators", "Usage: topup operator list\n"},
+    {"range", "add", cli_cmd_range_add, "assign a number range to an operator",
+     "Usage: topup range add --prefix DIGITS --operator ID\n"
+     "  --prefix DIGITS   E.164 digits with the country calling code, e.g. 86138 (a leading\n"
+     "                    '+' is allowed); the longest matching prefix wins\n"
+     "  --operator ID     the operator that serves numbers starting with the prefix\n"},
+    {"product", "add", cli_cmd_product_add, "add a fixed or range product",
+     "Usage: topup product add --id ID --operator OP --validity-days N\n"
+     "                         (--face AMOUNT [--price AMOUNT]\n"
+     "                          | --min AMOUNT --max AMOUNT --step AMOUNT [--price-percent P])\n"
+     "Amounts are decimals in major units of the operator's currency (50.00 CNY = 5000 fen).\n"
+     "  --face, --price        a fixed denomination and what it sells for (default: the face)\n"
+     "  --min, --max, --step   a range of face values min, min+step, ..., max\n"
+     "  --price-percent P      range price as a percentage of the face, e.g. 99.50 (default 100)\n"
+     "  --validity-days N      days of validity each recharge adds (0-3650)\n"},
+    {"product", "list", cli_cmd_product_list, "list products",
+     "Usage: topup product list [--operator OP]\n"},
+    {"portability", "set", cli_cmd_portability_set, "record a ported number's operator",
+     "Usage: topup portability set --msisdn NUMBER --operator ID [--country CC]\n"
+     "  --msisdn NUMBER   the number, national or international (+CC...)\n"
+     "  --operator ID     the operator the number was ported to\n"
+     "  --country CC      country of a national number (default " CLI_COUNTRY_DEFAULT ")\n"},
+    {"apikey", "create", cli_cmd_apikey_create, "create an API key (shown once)",
+     "Usage: topup apikey create --name NAME --scope SCOPE[,SCOPE...] [--funding ACCOUNT]\n"
+     "  --name NAME         1-64 printable characters, no spaces\n"
+     "  --scope LIST        recharge, read and/or admin, comma-separated\n"
+     "  --funding ACCOUNT   account code recharges are paid from (default clearing:NAME)\n"
+     "The key is printed once, alone on the last line; only its SHA-256 is stored.\n"},
+    {"apikey", "list", cli_cmd_apikey_list, "list API keys (never their secrets)",
+     "Usage: topup apikey list\n"},
+    {"apikey", "revoke", cli_cmd_apikey_revoke, "revoke an API key",
+     "Usage: topup apikey revoke --name NAME\n"},
+    {"subscribers", "import", cli_cmd_subscribers_import, "import subscribers from a CSV file",
+     "Usage: topup subscribers import FILE.csv [--country CC]\n"
+     "The first line is the header 'msisdn,status' or 'msisdn,status,balance,valid_until'.\n"
+     "  msisdn        the number, national (of --country, default " CLI_COUNTRY_DEFAULT
+     ") or +CC...\n"
+     "  status        active, suspended or closed\n"
+     "  balance       opening balance in major units of the operator's currency (may be empty)\n"
+     "  valid_until   YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ (may be empty)\n"
+     "Fields are not quoted. The whole file is checked first: if any line is wrong, every wrong\n"
+     "line is listed and nothing is imported. At most 64 MiB, 1 KiB per line.\n"},
+    {"recharge", NULL, cli_cmd_recharge, "recharge a number",
+     "Usage: topup recharge --msisdn NUMBER (--product ID [--amount AMOUNT] | --amount AMOUNT)\n"
+     "                      [--currency CUR] [--funding ACCOUNT] [--key KEY] [--country CC]\n"
+     "  --msisdn NUMBER    the number, national (of --country) or international (+CC...)\n"
+     "  --product ID       a product of the number's operator; a range product needs --amount\n"
+     "  --amount AMOUNT    face value in major units, e.g. 50.00\n"
+     "  --currency CUR     the amount's currency (default: the operator's)\n"
+     "  --funding ACCOUNT  account code the price is debited from (default clearing:cli)\n"
+     "  --key KEY          idempotency key: repeating the same recharge with it credits once\n"
+     "  --country CC       country of a national number (default " CLI_COUNTRY_DEFAULT ")\n"},
+    {"balance", NULL, cli_cmd_balance, "show a subscriber's balance and validity",
+     "Usage: topup balance --msisdn NUMBER [--country CC]\n"},
+    {"history", NULL, cli_cmd_history, "list a number's recharges, newest first",
+     "Usage: topup history --msisdn NUMBER [--limit N] [--country CC]\n"
+     "  --limit N   at most N orders (1-1000, default 20)\n"},
+    {"verify", NULL, cli_cmd_verify, "recompute balances from transfers and check the ledger",
+     "Usage: topup verify\n"
+     "Recomputes every balance from the transfers, checks each currency sums to zero and that\n"
+     "every succeeded order has exactly its transfers. Exits 1 when a problem is found.\n"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void print_overview(FILE *out)
+{
+    fputs("Usage: topup COMMAND [OPTIONS]\n"
+          "The command line of topup, the prepaid recharge platform.\n\nCommands:\n",
+          out);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s%s%s", commands[i].group, commands[i].verb ? " " : "",
+                 commands[i].verb ? commands[i].verb : "");
+        fprintf(out, "  %-20s %s\n", name, commands[i].summary);
+    }
+    fputs("\nEvery command takes --db PATH (default " CLI_DB_PATH_DEFAULT "), --json and "
+          "--help.\nExit status: 0 success, 1 refused or failed, 2 wrong command line.\n",
+          out);
+}
+
+static bool group_exists(const char *group)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(commands[i].group, group) == 0 && commands[i].verb)
+            return true;
+    return false;
+}
+
+static void print_group(const char *group, FILE *out)
+{
+    fprintf(out, "Usage: topup %s VERB [OPTIONS]\n\nVerbs:\n", group);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(commands[i].group, group) == 0 && commands[i].verb)
+            fprintf(out, "  %-10s %s\n", commands[i].verb, commands[i].summary);
+    fprintf(out, "\nRun 'topup %s VERB --help' for a verb's options.\n", group);
+}
+
+static bool is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
+}
+
+/* Finishes with stdout flushed, so a full disk or a closed pipe is a failure, not silence. */
+static int finish(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_report(TOPUP_E_IO, "Cannot write to stdout.");
+        return status ? status : CLI_EXIT_FAILURE;
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (is_help(argv[1])) {
+        print_overview(stdout);
+        return finish(CLI_EXIT_OK);
+    }
+    const char *group = argv[1];
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const cli_command *command = &commands[i];
+        if (strcmp(command->group, group) != 0)
+            continue;
+        int skip = 1; /* the handler's argv starts at the command or verb */
+        if (command->verb) {
+            if (argc < 3 || strcmp(argv[2], command->verb) != 0)
+                continue;
+            skip = 2;
+        }
+        cli_context ctx = {.command = command, .db_path = CLI_DB_PATH_DEFAULT};
+        return finish(command->run(&ctx, argc - skip, argv + skip));
+    }
+    if (group_exists(group)) {
+        if (argc >= 3 && is_help(argv[2])) {
+            print_group(group, stdout);
+            return finish(CLI_EXIT_OK);
+        }
+        if (argc < 3)
+            cli_report(TOPUP_E_INVALID_ARGUMENT, "'topup %s' needs a verb.", group);
+        else
+            cli_report(TOPUP_E_INVALID_ARGUMENT, "'topup %s' has no verb '%s'.", group, argv[2]);
+        print_group(group, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    cli_report(TOPUP_E_INVALID_ARGUMENT,
+               "There is no command '%s'; run 'topup --help' for the list.", group);
+    return CLI_EXIT_USAGE;
+}
