@@ -243,7 +243,7 @@ int main(int argc, char **argv)
     store *reader;
     topup_result r = store_open(db_path, STORE_READ_ONLY, &reader);
     if (r == TOPUP_OK) {
-        r = store_catalog_load(reader, &b.cat);
+        r = store_catalog_load(reader, &b.cat, NULL);
         if (r == TOPUP_OK && pick_api_key(reader, &b) != 0)
             r = TOPUP_E_NOT_FOUND;
         store_close(reader);

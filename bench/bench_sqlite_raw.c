@@ -174,7 +174,8 @@ static void bind_text(sqlite3_stmt *s, int index, const char *text)
     sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
 }
 
-static void open_database(raw *x, const char *path)
+/* extra_pragmas: run after the store's settings (--pragma), for what-if measurements. */
+static void open_database(raw *x, const char *path, const char *extra_pragmas)
 {
     if (sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
@@ -184,6 +185,8 @@ static void open_database(raw *x, const char *path)
     exec_or_die(x, "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
                    " PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;"
                    " PRAGMA journal_mode = WAL;");
+    if (extra_pragmas)
+        exec_or_die(x, extra_pragmas);
     size_t migration_count;
     const char *const *migrations = schema_sqlite_migrations(&migration_count);
     for (size_t i = 0; i < migration_count; i++) {
@@ -431,13 +434,16 @@ static int parse_size(const char *text, size_t low, size_t high, size_t *out)
 }
 
 static const char usage[] =
-    "usage: bench_sqlite_raw --db PATH [--count N] [--batch N]\n"
+    "usage: bench_sqlite_raw --db PATH [--count N] [--batch N] [--pragma SQL]\n"
     "Creates PATH (it must not exist) with topup's schema and runs N recharges' SQL (default\n"
-    "200000), --batch per transaction (default 1000), on one thread with plain sqlite3.\n";
+    "200000), --batch per transaction (default 1000), on one thread with plain sqlite3.\n"
+    "--pragma runs SQL after the store's connection settings, e.g. 'PRAGMA temp_store=MEMORY',\n"
+    "to measure what a setting would change.\n";
 
 int main(int argc, char **argv)
 {
     const char *db_path = NULL;
+    const char *extra_pragmas = NULL;
     size_t recharge_count = 200000, batch_size = 1000;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -448,6 +454,8 @@ int main(int argc, char **argv)
             bad = parse_size(value, 1, 100000000, &recharge_count);
         else if (strcmp(argv[i], "--batch") == 0 && value)
             bad = parse_size(value, 1, 1000000, &batch_size);
+        else if (strcmp(argv[i], "--pragma") == 0 && value)
+            extra_pragmas = value;
         else
             bad = 1;
         if (bad) {
@@ -463,7 +471,7 @@ int main(int argc, char **argv)
     }
 
     raw x = {0};
-    open_database(&x, db_path);
+    open_database(&x, db_path, extra_pragmas);
     uint64_t random_state = 0x2545f4914f6cdd1dULL;
     uint8_t hash[32];
     double started = now_seconds();

@@ -202,7 +202,7 @@ int cli_store_open(const cli_context *ctx, store_mode mode, store **st)
 
 int cli_catalog_load(store *st, catalog **cat)
 {
-    topup_result r = store_catalog_load(st, cat);
+    topup_result r = store_catalog_load(st, cat, NULL);
     if (r == TOPUP_OK)
         return CLI_CONTINUE;
     *cat = NULL;

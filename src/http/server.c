@@ -365,7 +365,7 @@ static void reload_catalog(server *srv, store *st)
     if (store_catalog_version(st, &version) != TOPUP_OK || version == srv->catalog_version)
         return;
     catalog *fresh;
-    if (store_catalog_load(st, &fresh) != TOPUP_OK)
+    if (store_catalog_load(st, &fresh, &version) != TOPUP_OK)
         return;
     pthread_mutex_lock(&srv->catalog_lock);
     catalog *old = srv->current_catalog;
@@ -440,9 +440,7 @@ static topup_result load_first_catalog(server *srv)
     topup_result r = store_open(srv->config.db_path, STORE_READ_ONLY, &st);
     if (r != TOPUP_OK)
         return r;
-    r = store_catalog_version(st, &srv->catalog_version);
-    if (r == TOPUP_OK)
-        r = store_catalog_load(st, &srv->current_catalog);
+    r = store_catalog_load(st, &srv->current_catalog, &srv->catalog_version);
     store_close(st);
     return r;
 }

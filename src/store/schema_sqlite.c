@@ -116,7 +116,8 @@ static const char *const migrations[] = {
     "  revoked_at INTEGER"
     ");"
 
-    /* id is time-ordered (see store_next_order_id), so it doubles as the pagination cursor. */
+    /* id is assigned by SQLite and only grows (orders are never deleted), so it doubles as the
+     * pagination cursor. */
     "CREATE TABLE orders ("
     "  id INTEGER PRIMARY KEY,"
     "  channel TEXT NOT NULL,"

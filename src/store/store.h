@@ -133,7 +133,8 @@ void store_close(store *st);
 /* Applies the migrations the database lacks, each in its own transaction. */
 topup_result store_migrate(store *st, int *from_version /* OUT */, int *to_version /* OUT */);
 
-/* The last SQLite error message of this connection, for logs and the CLI. */
+/* Why the last failing call on this store failed (SQLite's message or the store's own reason),
+ * for logs and the CLI. The text belongs to the store and changes with the next call. */
 const char *store_errmsg(const store *st);
 
 /* ---- transactions ---- */
@@ -155,8 +156,9 @@ topup_result store_meta_get(store *st, const char *key, char *value /* OUT */, s
 
 /* ---- catalog ---- */
 
-/* Loads plans, operators, ranges and active products into a new sealed snapshot the caller owns. */
-topup_result store_catalog_load(store *st, catalog **out /* OUT */);
+/* Loads plans, operators, ranges and active products into a new sealed snapshot the caller owns,
+ * and the catalog version it reflects (version may be NULL), both from one read transaction. */
+topup_result store_catalog_load(store *st, catalog **out /* OUT */, int64_t *version /* OUT */);
 /* Each add refuses a duplicate with TOPUP_E_ALREADY_EXISTS and bumps the catalog version. */
 topup_result store_plan_put(store *st, const number_plan *plan); /* insert or replace */
 topup_result store_operator_add(store *st, const operator_info *op);
@@ -192,7 +194,8 @@ typedef void (*store_verify_problem_fn)(void *context, const char *problem);
  * price debited from the funding account). *problem_count is how many problems were reported;
  * the result is TOPUP_OK even when problems were found (it fails only when it cannot look). */
 topup_result store_verify(store *st, store_verify_problem_fn problem, void *context,
-                          int64_t *problem_count /* OUT */, int64_t *transfer_count /* OUT */);
+                          int64_t *problem_count /* OUT */, int64_t *transfer_count /* OUT */,
+                          int64_t *account_count /* OUT, may be NULL */);
 
 /* ---- subscribers ---- */
 

@@ -2,8 +2,9 @@
  *
  * One store is one connection used by one thread (SQLITE_OPEN_NOMUTEX). Every statement is
  * prepared the first time it is used and kept for the life of the connection, so the recharge
- * path (account, transfer, order, idempotency) never parses SQL and never allocates: strings are
- * bound SQLITE_STATIC, and every statement is reset and its bindings cleared right after use.
+ * path (account, transfer, order, idempotency) never parses SQL and allocates nothing itself
+ * (only the stored body store_idempotency_get hands over): strings are bound SQLITE_STATIC, and
+ * every statement is reset and its bindings cleared right after use.
  *
  * Trust: the database file is ours, but store_verify assumes nothing about it; every text column
  * copied into a fixed buffer is truncated to fit rather than trusted to. */
@@ -94,12 +95,12 @@ typedef enum statement_id {
     S_COUNT
 } statement_id;
 
-#define ORDER_COLUMNS                                                                             \
-    "id, channel, api_key_id, msisdn, operator_id, product_id, face_minor, price_minor, "         \
-    "currency, funding_account_id, status, balance_after_minor, valid_until, created_at, "        \
+#define ORDER_COLUMNS                                                                              \
+    "id, channel, api_key_id, msisdn, operator_id, product_id, face_minor, price_minor, "          \
+    "currency, funding_account_id, status, balance_after_minor, valid_until, created_at, "         \
     "updated_at"
 
-#define ACCOUNT_COLUMNS                                                                           \
+#define ACCOUNT_COLUMNS                                                                            \
     "id, code, currency, kind, balance_minor, flags, credit_limit_minor, created_at"
 
 #define API_KEY_COLUMNS "id, name, scopes, funding_account, created_at, revoked_at"
@@ -168,7 +169,7 @@ static const char *const statement_sql[S_COUNT] = {
     /* The currency condition makes a transfer in the wrong currency touch no row, which costs
      * nothing extra. An overflowing sum becomes a REAL, which the accounts CHECK refuses. */
     [S_ACCOUNT_MOVE] = "UPDATE accounts SET balance_minor = balance_minor + ?1"
-                       " WHERE id = ?2 AND ?3 IS NOT NULL"
+                       " WHERE id = ?2 AND currency = ?3"
                        " RETURNING balance_minor, flags, credit_limit_minor",
     [S_TRANSFER_INSERT] = "INSERT INTO transfers(debit_account_id, credit_account_id,"
                           " amount_minor, currency, order_id, kind, created_at)"
@@ -235,7 +236,7 @@ static const char *const statement_sql[S_COUNT] = {
         "  t.id, t.amount_minor, t.currency, t.order_id)"
         " FROM transfers t WHERE t.order_id IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = t.order_id) ORDER BY t.id",
-    [S_TRANSFER_COUNT] = "SELECT count(*) FROM transfers",
+    [S_TRANSFER_COUNT] = "SELECT (SELECT count(*) FROM transfers), (SELECT count(*) FROM accounts)",
 
     [S_SUBSCRIBER_GET] = "SELECT s.msisdn, s.operator_id, s.account_id, s.status, s.valid_until,"
                          " s.created_at, a.balance_minor, a.currency"
@@ -299,10 +300,10 @@ static const char *const statement_sql[S_COUNT] = {
 
 /* One connection. Used by one thread at a time; nothing here is locked. */
 struct store {
-    sqlite3 *db;                        /* opened with SQLITE_OPEN_NOMUTEX */
-    store_mode mode;                    /* as opened */
-    sqlite3_stmt *statements[S_COUNT];  /* prepared on first use, finalized by store_close */
-    char errmsg[ERRMSG_SIZE];           /* why the last failing call failed */
+    sqlite3 *db;                       /* opened with SQLITE_OPEN_NOMUTEX */
+    store_mode mode;                   /* as opened */
+    sqlite3_stmt *statements[S_COUNT]; /* prepared on first use, finalized by store_close */
+    char errmsg[ERRMSG_SIZE];          /* why the last failing call failed */
 };
 
 /* ---- errors ---- */
@@ -374,10 +375,11 @@ static void finish(sqlite3_stmt *s)
 }
 
 /* Prepares-or-fetches id, or returns from the calling function with the failure. */
-#define STATEMENT_OR_RETURN(s, st, id)                                                            \
-    sqlite3_stmt *s = statement((st), (id));                                                      \
-    if (!s)                                                                                       \
-    return fail((st), sqlite3_errcode((st)->db))
+#define STATEMENT_OR_RETURN(s, st, id)                                                             \
+    sqlite3_stmt *s = statement((st), (id));                                                       \
+    if (!s) {                                                                                      \
+        return fail((st), sqlite3_errcode((st)->db));                                              \
+    }
 
 /* Runs a statement that returns no row and finishes it. */
 static topup_result step_done(store *st, sqlite3_stmt *s)
@@ -497,7 +499,7 @@ static topup_result require_transaction(store *st, const char *function)
 /* SQLite aligns aggregate contexts to 8 bytes only, so the 128-bit total is kept as bytes. */
 typedef struct exact_sum {
     unsigned char total[sizeof(int128)]; /* of every integer seen; cannot overflow */
-    bool invalid; /* a value that is neither an integer nor NULL was seen */
+    bool invalid;                        /* a value that is neither an integer nor NULL was seen */
 } exact_sum;
 
 static void exact_sum_step(sqlite3_context *context, int argument_count, sqlite3_value **arguments)
@@ -638,8 +640,9 @@ topup_result store_open(const char *path, store_mode mode, store **out)
     topup_result result = TOPUP_OK;
     int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        result = !st->db ? TOPUP_E_NOMEM : (rc & 0xff) == SQLITE_CANTOPEN ? TOPUP_E_IO
-                                                                         : TOPUP_E_STORAGE;
+        result = !st->db                          ? TOPUP_E_NOMEM
+                 : (rc & 0xff) == SQLITE_CANTOPEN ? TOPUP_E_IO
+                                                  : TOPUP_E_STORAGE;
     } else {
         sqlite3_extended_result_codes(st->db, 1);
         result = configure(st);
@@ -686,8 +689,13 @@ static topup_result migrate_one(store *st, const char *sql, int version)
         int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_exec(st->db, pragma, NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
+        if (rc != SQLITE_OK) {
             result = fail(st, rc);
+            /* The SQL itself failed ("table meta already exists"): not a database this
+             * migration can apply to, as opposed to a disk or lock failure. */
+            if ((rc & 0xff) == SQLITE_ERROR)
+                result = TOPUP_E_SCHEMA;
+        }
     }
     if (result == TOPUP_OK)
         result = run(st, S_COMMIT);
@@ -917,8 +925,8 @@ topup_result store_product_add(store *st, const product_info *product)
     bool valid = product->validity_days >= 0 &&
                  (fixed ? product->face_minor > 0 && product->price_minor > 0
                         : product->kind == PRODUCT_RANGE && product->min_minor > 0 &&
-                              product->max_minor >= product->min_minor &&
-                              product->step_minor > 0 && product->price_basis_points > 0);
+                              product->max_minor >= product->min_minor && product->step_minor > 0 &&
+                              product->price_basis_points > 0);
     if (!valid)
         return refuse(st, TOPUP_E_INVALID_ARGUMENT, "product %s has impossible amounts",
                       product->id);
@@ -951,8 +959,7 @@ topup_result store_portability_set(store *st, const char *msisdn, const char *op
     return change(st, s);
 }
 
-topup_result store_portability_get(store *st, const char *msisdn,
-                                   char operator_id[CATALOG_ID_SIZE])
+topup_result store_portability_get(store *st, const char *msisdn, char operator_id[CATALOG_ID_SIZE])
 {
     STATEMENT_OR_RETURN(s, st, S_PORTABILITY_GET);
     bind_text(s, 1, msisdn);
@@ -1068,7 +1075,7 @@ static void end_read(store *st, bool opened)
         (void)run(st, S_ROLLBACK);
 }
 
-topup_result store_catalog_load(store *st, catalog **out)
+topup_result store_catalog_load(store *st, catalog **out, int64_t *version)
 {
     *out = NULL;
     catalog *cat = catalog_new();
@@ -1076,6 +1083,10 @@ topup_result store_catalog_load(store *st, catalog **out)
         return TOPUP_E_NOMEM;
     bool opened;
     topup_result result = begin_read(st, &opened);
+    /* The version is read in the same read transaction as the catalog, so a change committed
+     * between the two can never be missed by a daemon comparing versions. */
+    if (result == TOPUP_OK && version)
+        result = store_catalog_version(st, version);
     if (result == TOPUP_OK)
         result = load_plans(st, cat);
     if (result == TOPUP_OK)
@@ -1187,10 +1198,10 @@ static topup_result move(store *st, int64_t account_id, int64_t delta, const cha
         int64_t credit_limit_minor = sqlite3_column_int64(s, 2);
         /* credit_limit_minor >= 0 (a CHECK), so its negation cannot overflow. */
         if (delta < 0 && (flags & ACCOUNT_NO_OVERDRAFT) && *balance < -credit_limit_minor)
-            result = refuse(st, TOPUP_E_INSUFFICIENT_FUNDS,
-                            "account %lld would go to %lld, below its limit of %lld",
-                            (long long)account_id, (long long)*balance,
-                            (long long)-credit_limit_minor);
+            result =
+                refuse(st, TOPUP_E_INSUFFICIENT_FUNDS,
+                       "account %lld would go to %lld, below its limit of %lld",
+                       (long long)account_id, (long long)*balance, (long long)-credit_limit_minor);
     } else if (rc == SQLITE_DONE) {
         result = refuse(st, TOPUP_E_INVALID_ARGUMENT, "account %lld does not exist or is not in %s",
                         (long long)account_id, currency);
@@ -1208,8 +1219,7 @@ static topup_result move(store *st, int64_t account_id, int64_t delta, const cha
 topup_result store_transfer(store *st, transfer_row *transfer, int64_t *debit_balance_after,
                             int64_t *credit_balance_after)
 {
-    if (transfer->amount_minor <= 0 ||
-        transfer->debit_account_id == transfer->credit_account_id ||
+    if (transfer->amount_minor <= 0 || transfer->debit_account_id == transfer->credit_account_id ||
         transfer->order_id < 0 || !currency_shape_valid(transfer->currency) ||
         !text_fits(transfer->kind, sizeof transfer->kind))
         return refuse(st, TOPUP_E_INVALID_ARGUMENT,
@@ -1269,16 +1279,17 @@ static topup_result report_rows(store *st, statement_id id, store_verify_problem
 }
 
 topup_result store_verify(store *st, store_verify_problem_fn problem, void *context,
-                          int64_t *problem_count, int64_t *transfer_count)
+                          int64_t *problem_count, int64_t *transfer_count,
+                          int64_t *account_count)
 {
     static const statement_id checks[] = {
-        S_VERIFY_BALANCES,      /* (1) every balance is its transfers' net */
-        S_VERIFY_CURRENCIES,    /* (2) every currency's balances sum to zero */
+        S_VERIFY_BALANCES,          /* (1) every balance is its transfers' net */
+        S_VERIFY_CURRENCIES,        /* (2) every currency's balances sum to zero */
         S_VERIFY_TRANSFER_ACCOUNTS, /* (3) a transfer's currency is both accounts' */
-        S_VERIFY_ORDERS,        /* (4) a succeeded order moved its face value and price */
-        S_VERIFY_ORPHANS,       /* (5) a transfer's order exists */
+        S_VERIFY_ORDERS,            /* (4) a succeeded order moved its face value and price */
+        S_VERIFY_ORPHANS,           /* (5) a transfer's order exists */
     };
-    int64_t problems = 0, transfers = 0;
+    int64_t problems = 0, transfers = 0, accounts = 0;
     bool opened;
     topup_result result = begin_read(st, &opened);
     for (size_t i = 0; result == TOPUP_OK && i < sizeof checks / sizeof checks[0]; i++)
@@ -1289,9 +1300,10 @@ topup_result store_verify(store *st, store_verify_problem_fn problem, void *cont
             result = fail(st, sqlite3_errcode(st->db));
         } else {
             int rc = sqlite3_step(s);
-            if (rc == SQLITE_ROW)
+            if (rc == SQLITE_ROW) {
                 transfers = sqlite3_column_int64(s, 0);
-            else
+                accounts = sqlite3_column_int64(s, 1);
+            } else
                 result = fail(st, rc);
             finish(s);
         }
@@ -1301,6 +1313,8 @@ topup_result store_verify(store *st, store_verify_problem_fn problem, void *cont
         *problem_count = problems;
     if (transfer_count)
         *transfer_count = transfers;
+    if (account_count)
+        *account_count = accounts;
     return result;
 }
 
@@ -1373,8 +1387,8 @@ static int64_t limit(size_t count_max)
     return count_max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)count_max;
 }
 
-topup_result store_statement(store *st, int64_t account_id, int64_t before_id,
-                             statement_row *rows, size_t row_count_max, size_t *row_count)
+topup_result store_statement(store *st, int64_t account_id, int64_t before_id, statement_row *rows,
+                             size_t row_count_max, size_t *row_count)
 {
     *row_count = 0;
     if (row_count_max == 0)
@@ -1430,9 +1444,8 @@ topup_result store_order_insert(store *st, order_row *order, const char *reason)
 {
     if (!text_fits(order->channel, sizeof order->channel) || order->api_key_id < 0 ||
         !e164_valid(order->msisdn) || !catalog_id_valid(order->operator_id) ||
-        !catalog_id_valid(order->product_id) || order->face_minor <= 0 ||
-        order->price_minor <= 0 || !currency_shape_valid(order->currency) ||
-        order->funding_account_id <= 0)
+        !catalog_id_valid(order->product_id) || order->face_minor <= 0 || order->price_minor <= 0 ||
+        !currency_shape_valid(order->currency) || order->funding_account_id <= 0)
         return refuse(st, TOPUP_E_INVALID_ARGUMENT, "the order has a missing or malformed field");
     if (order_transition_check(ORDER_NONE, order->status) != TOPUP_OK)
         return refuse(st, TOPUP_E_ILLEGAL_TRANSITION, "an order cannot start as %s",
@@ -1490,9 +1503,8 @@ static topup_result transition_missed(store *st, int64_t id, order_status from)
     int rc = sqlite3_step(s);
     topup_result result;
     if (rc == SQLITE_ROW)
-        result = refuse(st, TOPUP_E_ILLEGAL_TRANSITION, "order %lld is %s, not %s",
-                        (long long)id, (const char *)sqlite3_column_text(s, 0),
-                        order_status_name(from));
+        result = refuse(st, TOPUP_E_ILLEGAL_TRANSITION, "order %lld is %s, not %s", (long long)id,
+                        (const char *)sqlite3_column_text(s, 0), order_status_name(from));
     else if (rc == SQLITE_DONE)
         result = refuse(st, TOPUP_E_NOT_FOUND, "no order %lld", (long long)id);
     else
@@ -1597,8 +1609,8 @@ topup_result store_order_events(store *st, int64_t order_id, order_event_row *ev
     return result;
 }
 
-topup_result store_orders_list(store *st, const char *msisdn, int64_t before_id,
-                               order_row *orders, size_t order_count_max, size_t *order_count)
+topup_result store_orders_list(store *st, const char *msisdn, int64_t before_id, order_row *orders,
+                               size_t order_count_max, size_t *order_count)
 {
     *order_count = 0;
     if (order_count_max == 0)
@@ -1717,8 +1729,8 @@ topup_result store_idempotency_get(store *st, int64_t api_key_id, const char *ke
         const char *body = (const char *)sqlite3_column_text(s, 2);
         size_t body_length = (size_t)sqlite3_column_bytes(s, 2);
         if (!hash || hash_size != REQUEST_HASH_SIZE) {
-            result = refuse(st, TOPUP_E_STORAGE, "the stored request hash of %s is not SHA-256",
-                            key);
+            result =
+                refuse(st, TOPUP_E_STORAGE, "the stored request hash of %s is not SHA-256", key);
         } else if (!(row->body = malloc(body_length + 1))) {
             result = TOPUP_E_NOMEM;
         } else {

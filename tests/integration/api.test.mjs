@@ -278,6 +278,9 @@ describe('POST /v1/recharges refuses bad input with a stable code', () => {
     { name: 'a range product off its step', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 1050 }, status: 422, code: 'amount_not_offered' },
     { name: 'a range product below its minimum', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 900 }, status: 422, code: 'amount_not_offered' },
     { name: 'a range product above its maximum', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 50100 }, status: 422, code: 'amount_not_offered' },
+    { name: 'a range product off its step (with currency)', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 1050, currency: 'CNY' }, status: 422, code: 'amount_not_offered' },
+    { name: 'a range product below its minimum (with currency)', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 900, currency: 'CNY' }, status: 422, code: 'amount_not_offered' },
+    { name: 'a range product above its maximum (with currency)', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 50100, currency: 'CNY' }, status: 422, code: 'amount_not_offered' },
     // subscribers
     { name: 'a closed subscriber', json: { msisdn: CLOSED, product: 'cmcc-50' }, status: 422, code: 'subscriber_closed' },
   ];

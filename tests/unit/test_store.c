@@ -131,7 +131,7 @@ static int64_t verify(store *st, problems *p)
 {
     memset(p, 0, sizeof *p);
     int64_t problem_count = -1, transfer_count = -1;
-    assert_int_equal(store_verify(st, collect, p, &problem_count, &transfer_count), TOPUP_OK);
+    assert_int_equal(store_verify(st, collect, p, &problem_count, &transfer_count, NULL), TOPUP_OK);
     assert_int_equal(problem_count, p->count);
     return problem_count;
 }
@@ -388,8 +388,7 @@ static void verify_reports_a_succeeded_order_whose_transfers_do_not_match(void *
     assert_int_equal(store_order_insert(f->st, &bad, "paid"), TOPUP_OK);
     assert_int_equal(store_order_transition(f->st, &bad, ORDER_SUBMITTED, "hosted", 0), TOPUP_OK);
     assert_int_equal(transfer(f->st, clearing, sub, 4999, bad.id), TOPUP_OK);
-    assert_int_equal(store_order_transition(f->st, &bad, ORDER_SUCCEEDED, "credited", 0),
-                     TOPUP_OK);
+    assert_int_equal(store_order_transition(f->st, &bad, ORDER_SUCCEEDED, "credited", 0), TOPUP_OK);
     assert_int_equal(store_commit(f->st), TOPUP_OK);
 
     assert_int_equal(verify(f->st, &p), 1);
@@ -521,8 +520,7 @@ static void illegal_transition_changes_nothing(void **state)
 
     /* A stale copy (the order moved on since it was read) cannot move it a second time. */
     order_row stale = order;
-    assert_int_equal(store_order_transition(f->st, &order, ORDER_SUBMITTED, "hosted", 0),
-                     TOPUP_OK);
+    assert_int_equal(store_order_transition(f->st, &order, ORDER_SUBMITTED, "hosted", 0), TOPUP_OK);
     assert_int_equal(store_order_transition(f->st, &stale, ORDER_SUBMITTED, "again", 0),
                      TOPUP_E_ILLEGAL_TRANSITION);
     assert_int_equal(store_commit(f->st), TOPUP_OK);
@@ -692,11 +690,8 @@ static void catalog_load_returns_what_was_added(void **state)
 
     /* Refusals leave the catalog and its version alone. */
     assert_int_equal(store_begin(f->st), TOPUP_OK);
-    operator_info duplicate = {.id = "cmcc",
-                               .name = "Another",
-                               .country = "CN",
-                               .currency = "CNY",
-                               .connector = "hosted"};
+    operator_info duplicate = {
+        .id = "cmcc", .name = "Another", .country = "CN", .currency = "CNY", .connector = "hosted"};
     assert_int_equal(store_operator_add(f->st, &duplicate), TOPUP_E_ALREADY_EXISTS);
     number_range orphan = {.prefix = "86199", .operator_id = "nobody"};
     assert_int_equal(store_range_add(f->st, &orphan), TOPUP_E_NOT_FOUND);
@@ -706,7 +701,7 @@ static void catalog_load_returns_what_was_added(void **state)
     assert_int_equal(version_refused, version_after);
 
     catalog *cat = NULL;
-    assert_int_equal(store_catalog_load(f->st, &cat), TOPUP_OK);
+    assert_int_equal(store_catalog_load(f->st, &cat, NULL), TOPUP_OK);
     assert_non_null(cat);
     const operator_info *op = catalog_operator(cat, "cmcc");
     assert_non_null(op);
@@ -775,6 +770,36 @@ static void open_refuses_a_database_that_is_not_migrated(void **state)
     remove_database(fresh);
 }
 
+static void migrating_a_foreign_database_is_refused_and_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    char foreign[PATH_SIZE];
+    snprintf(foreign, sizeof foreign, "%s/foreign.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE meta (x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    store *st = NULL;
+    assert_int_equal(store_open(foreign, STORE_CREATE, &st), TOPUP_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL), TOPUP_E_SCHEMA);
+    store_close(st);
+    /* The failed migration left no table behind and the version at 0. */
+    assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT count(*) FROM sqlite_schema),"
+                                        " (SELECT user_version FROM pragma_user_version)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 1);
+    assert_int_equal(sqlite3_column_int(s, 1), 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    remove_database(foreign);
+}
+
 static void migrate_twice_is_harmless(void **state)
 {
     fixture *f = *state;
@@ -793,8 +818,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(transfer_in_another_currency_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(no_overdraft_account_refuses_overdraft, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            credit_limit_lets_a_float_go_to_minus_limit_and_no_further, setup, teardown),
+        cmocka_unit_test_setup_teardown(credit_limit_lets_a_float_go_to_minus_limit_and_no_further,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             balance_overflow_is_refused_and_verify_still_works_at_the_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(transfers_cannot_be_updated_or_deleted, setup, teardown),
@@ -807,8 +832,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(subscriber_shows_its_account_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(order_transitions_are_recorded_as_events, setup, teardown),
         cmocka_unit_test_setup_teardown(illegal_transition_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(orders_list_is_newest_first_with_a_cursor, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(orders_list_is_newest_first_with_a_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(idempotency_returns_the_first_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(idempotency_purge_deletes_only_old_answers, setup,
                                         teardown),
@@ -818,6 +842,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(open_refuses_a_database_that_is_not_migrated, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(migrating_a_foreign_database_is_refused_and_changes_nothing,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(migrate_twice_is_harmless, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
