@@ -27,7 +27,7 @@ struct server {
 
     pthread_mutex_t catalog_lock; /* guards current_catalog (the pointer, not the snapshot) */
     catalog *current_catalog;
-    int64_t catalog_version;
+    atomic_int_fast64_t catalog_version; /* of current_catalog; keys are cached per version */
 
     pthread_t watcher;          /* reloads the catalog and purges old idempotency keys */
     pthread_mutex_t watch_lock; /* guards stopping, with watch_wake */

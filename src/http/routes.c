@@ -246,7 +246,8 @@ static bool read_fields(request *rq, json_t *body, recharge_fields *fields)
     if (!product && !amount)
         return field_error(rq, "missing_field",
                            "Give either 'product' or 'amount_minor' with 'currency'.");
-    if (amount && !currency)
+    /* With a product the currency is the operator's; an amount alone needs its currency. */
+    if (amount && !currency && !product)
         return field_error(rq, "missing_field", "The field 'currency' goes with 'amount_minor'.");
     fields->product = product ? json_string_value(product) : NULL;
     fields->has_amount = amount != NULL;
@@ -258,9 +259,9 @@ static bool read_fields(request *rq, json_t *body, recharge_fields *fields)
 /* Checks an amount given with its currency; answers 422 with the distinct money error. */
 static bool check_amount(request *rq, const recharge_fields *fields)
 {
-    if (!fields->currency)
-        return true;
-    topup_result r = currency_find(fields->currency) ? TOPUP_OK : TOPUP_E_CURRENCY_UNKNOWN;
+    topup_result r = TOPUP_OK;
+    if (fields->currency && !currency_find(fields->currency))
+        r = TOPUP_E_CURRENCY_UNKNOWN;
     if (r == TOPUP_OK && fields->has_amount)
         r = money_check_positive(fields->amount_minor);
     if (r != TOPUP_OK)

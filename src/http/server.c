@@ -185,6 +185,41 @@ static scope scope_level(const char *scopes)
     return level;
 }
 
+/* A small per-thread cache of authenticated keys, so the hot path does not query the database
+ * for every request. An entry is good only for the catalog version it was read under: revoking a
+ * key bumps that version, so a revoked key stops working within one watcher poll. */
+#define KEY_CACHE_SIZE 16
+
+typedef struct cached_key {
+    uint8_t hash[REQUEST_HASH_SIZE];
+    api_key_row key;
+    int64_t version; /* catalog version the key was read under */
+    bool used;
+} cached_key;
+
+static __thread cached_key key_cache[KEY_CACHE_SIZE];
+
+static topup_result find_key(server *srv, const uint8_t hash[REQUEST_HASH_SIZE], api_key_row *key)
+{
+    /* The version is read before the database: a revocation committed after this read bumps the
+     * version past it, so the entry made below can never outlive the revocation. */
+    int64_t version = atomic_load_explicit(&srv->catalog_version, memory_order_acquire);
+    cached_key *slot = &key_cache[hash[0] % KEY_CACHE_SIZE];
+    if (slot->used && slot->version == version && memcmp(slot->hash, hash, REQUEST_HASH_SIZE) == 0) {
+        *key = slot->key;
+        return TOPUP_OK;
+    }
+    store *reader = server_reader(srv);
+    topup_result r = reader ? store_api_key_find(reader, hash, key) : TOPUP_E_STORAGE;
+    if (r == TOPUP_OK) {
+        memcpy(slot->hash, hash, REQUEST_HASH_SIZE);
+        slot->key = *key;
+        slot->version = version;
+        slot->used = true;
+    }
+    return r;
+}
+
 /* Checks the bearer key; answers 401/403 and returns false when the caller may not go on. */
 static bool authorize(request *rq, scope required)
 {
@@ -200,8 +235,7 @@ static bool authorize(request *rq, scope required)
     uint8_t hash[REQUEST_HASH_SIZE];
     const char *secret = header + 7;
     SHA256((const unsigned char *)secret, strlen(secret), hash);
-    store *reader = server_reader(rq->srv);
-    topup_result r = reader ? store_api_key_find(reader, hash, &rq->key) : TOPUP_E_STORAGE;
+    topup_result r = find_key(rq->srv, hash, &rq->key);
     if (r == TOPUP_E_NOT_FOUND) {
         answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 401, "unauthorized",
                        "The API key is unknown or revoked.");
@@ -362,7 +396,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 static void reload_catalog(server *srv, store *st)
 {
     int64_t version;
-    if (store_catalog_version(st, &version) != TOPUP_OK || version == srv->catalog_version)
+    if (store_catalog_version(st, &version) != TOPUP_OK ||
+        version == atomic_load_explicit(&srv->catalog_version, memory_order_relaxed))
         return;
     catalog *fresh;
     if (store_catalog_load(st, &fresh, &version) != TOPUP_OK)
@@ -371,7 +406,7 @@ static void reload_catalog(server *srv, store *st)
     catalog *old = srv->current_catalog;
     srv->current_catalog = fresh;
     pthread_mutex_unlock(&srv->catalog_lock);
-    srv->catalog_version = version;
+    atomic_store_explicit(&srv->catalog_version, version, memory_order_release);
     catalog_unref(old);
 }
 
@@ -440,7 +475,9 @@ static topup_result load_first_catalog(server *srv)
     topup_result r = store_open(srv->config.db_path, STORE_READ_ONLY, &st);
     if (r != TOPUP_OK)
         return r;
-    r = store_catalog_load(st, &srv->current_catalog, &srv->catalog_version);
+    int64_t version = 0;
+    r = store_catalog_load(st, &srv->current_catalog, &version);
+    atomic_store_explicit(&srv->catalog_version, version, memory_order_release);
     store_close(st);
     return r;
 }

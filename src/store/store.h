@@ -148,7 +148,8 @@ void store_savepoint_rollback(store *st); /* undoes and releases the savepoint *
 
 /* ---- meta ---- */
 
-/* Bumped by every catalog change so daemons know to reload their snapshot. */
+/* Bumped by every catalog change and every API key revocation, so daemons know to reload their
+ * snapshot and drop the keys they cached. */
 topup_result store_catalog_version(store *st, int64_t *version /* OUT */);
 topup_result store_meta_set(store *st, const char *key, const char *value);
 /* TOPUP_E_NOT_FOUND when absent. */
@@ -245,7 +246,7 @@ topup_result store_api_key_find(store *st, const uint8_t key_hash[REQUEST_HASH_S
 /* All keys in id order; fills at most key_count_max. */
 topup_result store_api_key_list(store *st, api_key_row *keys /* OUT */, size_t key_count_max,
                                 size_t *key_count /* OUT */);
-/* TOPUP_E_NOT_FOUND when no active key has this name. */
+/* TOPUP_E_NOT_FOUND when no active key has this name. Bumps the catalog version. */
 topup_result store_api_key_revoke(store *st, const char *name, int64_t at);
 
 /* ---- idempotency ---- */

@@ -1704,10 +1704,17 @@ topup_result store_api_key_revoke(store *st, const char *name, int64_t at)
     STATEMENT_OR_RETURN(s, st, S_KEY_REVOKE);
     bind_text(s, 1, name);
     sqlite3_bind_int64(s, 2, at > 0 ? at : clock_now_seconds());
-    topup_result result = step_done(st, s);
+    /* Revocation bumps the catalog version too: daemons cache keys per catalog version, so the
+     * bump is what makes a revoked key stop working within one watcher poll. */
+    topup_result result = change_begin(st);
+    if (result != TOPUP_OK) {
+        finish(s);
+        return result;
+    }
+    result = step_done(st, s);
     if (result == TOPUP_OK && sqlite3_changes64(st->db) == 0)
         result = refuse(st, TOPUP_E_NOT_FOUND, "no active API key is named %s", name);
-    return result;
+    return change_end(st, result);
 }
 
 /* ---- idempotency ---- */

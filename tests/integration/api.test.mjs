@@ -275,6 +275,7 @@ describe('POST /v1/recharges refuses bad input with a stable code', () => {
     { name: 'a product that does not exist', json: { msisdn: M, product: 'cmcc-51' }, status: 422, code: 'product_unknown' },
     { name: 'an amount no product offers (1234 CNY)', json: { msisdn: M, amount_minor: 1234, currency: 'CNY' }, status: 422, code: 'amount_not_offered' },
     { name: 'an amount above every product', json: { msisdn: M, amount_minor: 100000000, currency: 'CNY' }, status: 422, code: 'amount_not_offered' },
+    { name: 'the largest int64 amount', json: { msisdn: M, amount_minor: '@INT64_MAX@', currency: 'CNY' }, status: 422, code: 'amount_not_offered' },
     { name: 'a range product off its step', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 1050 }, status: 422, code: 'amount_not_offered' },
     { name: 'a range product below its minimum', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 900 }, status: 422, code: 'amount_not_offered' },
     { name: 'a range product above its maximum', json: { msisdn: M, product: 'cmcc-custom', amount_minor: 50100 }, status: 422, code: 'amount_not_offered' },
@@ -287,7 +288,7 @@ describe('POST /v1/recharges refuses bad input with a stable code', () => {
 
   for (const c of cases) {
     test(`${c.status} ${[c.code].flat().join('|')}: ${c.name}`, async () => {
-      const body = c.json !== undefined ? JSON.stringify(c.json) : c.body;
+      const body = c.json !== undefined ? JSON.stringify(c.json).replace('"@INT64_MAX@"', '9223372036854775807') : c.body;
       const res = await rawPost({ headers: c.headers, body });
       assertProblem(res, c.status, c.code, c.name);
       if (c.detailIncludes) assert.ok(res.body.detail.includes(c.detailIncludes), `detail should name ${c.detailIncludes}: ${show(res)}`);
@@ -300,6 +301,14 @@ describe('POST /v1/recharges refuses bad input with a stable code', () => {
     assert.match(res.body.detail, /(line|column|byte)\D{0,4}\d+/i, `no position in detail: ${show(res)}`);
     assert.match(res.body.detail, /line\D{0,4}2\b/i, `the error is on line 2: ${show(res)}`);
   });
+
+  for (const literal of ['9223372036854775808', '-9223372036854775809', '1e400', '99999999999999999999999']) {
+    test(`an amount_minor beyond int64 (${literal}) is refused with a 4xx problem`, async () => {
+      const res = await rawPost({ body: `{"msisdn": "${M}", "amount_minor": ${literal}, "currency": "CNY"}` });
+      assert.ok(res.status === 400 || res.status === 422, `expected 400 or 422, got ${show(res)}`);
+      assertProblem(res, res.status);
+    });
+  }
 
   test('a range product without an amount is refused', async () => {
     const res = await rawPost({ body: JSON.stringify({ msisdn: M, product: 'cmcc-custom' }) });
@@ -457,7 +466,7 @@ describe('recharging', () => {
     const msisdn = freshCmcc();
     const first = await recharge({ msisdn, product: 'cmcc-10' });
     const second = await recharge({ msisdn, product: 'cmcc-10' });
-    const third = await recharge({ msisdn, product: 'cmcc-custom', amount_minor: 1000 });
+    const third = await recharge({ msisdn, product: 'cmcc-20' });
     const v1 = rfc3339Seconds(first.valid_until);
     assert.equal(rfc3339Seconds(second.valid_until) - v1, 30 * DAY_S, `${first.valid_until} -> ${second.valid_until}`);
     assert.equal(rfc3339Seconds(third.valid_until) - v1, 60 * DAY_S, `${first.valid_until} -> ${third.valid_until}`);
@@ -659,6 +668,20 @@ describe('orders', () => {
     }
     for (const o of orders) assert.equal(creditsByOrder.get(o.id), o.amount_minor, `credits of order ${o.id} (${o.product})`);
     assert.equal(net, await balanceOf(msisdn), 'the statement sums to the balance');
+
+    // A walk that is interrupted by new recharges still yields exactly the original entries.
+    const path = `/v1/subscribers/${enc(msisdn)}/transactions`;
+    const first = assertJson(await api(daemon, 'GET', `${path}?limit=2`, { key: keys.read }), 200);
+    await recharge({ msisdn, product: 'cmcc-10' });
+    await recharge({ msisdn, product: 'cmcc-100-promo' });
+    const seen = first.items.map((t) => t.id);
+    let cursor = first.next_cursor;
+    while (cursor !== null) {
+      const page = assertJson(await api(daemon, 'GET', `${path}?limit=2&cursor=${encodeURIComponent(cursor)}`, { key: keys.read }), 200);
+      seen.push(...page.items.map((t) => t.id));
+      cursor = page.next_cursor;
+    }
+    assert.deepEqual(seen, ids, 'entries added mid-walk must not shift the pages');
   });
 
   for (const [query, code] of [['limit=0', 'invalid_limit'], ['cursor=x', 'invalid_cursor']]) {

@@ -24,6 +24,8 @@ let ws;
 let daemon;
 let key;
 let readKey;
+let busyWs;
+let busyDaemon;
 const CLOSED = '+8613900000099';
 
 before(async () => {
@@ -37,7 +39,9 @@ before(async () => {
 
 after(async () => {
   if (daemon) await daemon.stop();
+  if (busyDaemon) await busyDaemon.stop();
   if (ws) await ws.cleanup();
+  if (busyWs) await busyWs.cleanup();
 });
 
 async function balanceOf(msisdn) {
@@ -65,6 +69,31 @@ test('50 concurrent identical requests: one order, the same 201 body for all, cr
   assert.equal(first.amount_minor, 5000);
   assert.equal(await balanceOf(msisdn), 5000, 'credited exactly once');
   assert.deepEqual(await orderIdsOf(msisdn), [first.id]);
+});
+
+test('one Idempotency-Key raced with two different bodies: one wins everywhere, the other is 409', async () => {
+  const msisdn = '+8613811110060';
+  const idem = newIdemKey('race');
+  const variants = [{ msisdn, product: 'cmcc-10' }, { msisdn, product: 'cmcc-20' }];
+  const sent = Array.from({ length: 40 }, (_, i) => i % 2);
+  const responses = await Promise.all(sent.map((v) => postRechargeRetryBusy(daemon, key, idem, variants[v]).then((r) => r.res)));
+  const winners = new Set(sent.filter((v, i) => responses[i].status === 201));
+  assert.equal(winners.size, 1, `both bodies were accepted under one key: ${responses.map(show).slice(0, 4).join(' | ')}`);
+  const [winner] = winners;
+  let order;
+  responses.forEach((res, i) => {
+    if (sent[i] === winner) {
+      const o = assertJson(res, 201, `request ${i} with the winning body`);
+      if (order) assert.deepEqual(o, order, 'every winner got the same body');
+      order = o;
+    } else {
+      assertProblem(res, 409, 'idempotency_key_reused', `request ${i} with the losing body`);
+    }
+  });
+  const amount = winner === 0 ? 1000 : 2000;
+  assert.equal(order.amount_minor, amount);
+  assert.equal(await balanceOf(msisdn), amount, 'credited once, with the winning body');
+  assert.deepEqual(await orderIdsOf(msisdn), [order.id]);
 });
 
 test('200 concurrent distinct recharges to one number: no lost update, distinct ids, balance is the sum', async (t) => {
@@ -133,6 +162,42 @@ test('refused requests in the same commit batch do not roll back their neighbour
   assert.equal(await balanceOf(CLOSED), 0, 'the closed number was never credited');
   assert.equal(await balanceOf('+8613811110301'), 1000, 'the reused key credited only its original request');
   assert.deepEqual(await orderIdsOf('+8613811110301'), [original.id]);
+});
+
+test('a full write queue answers 503 busy with Retry-After, executes nothing, and the retry succeeds', async (t) => {
+  // A second daemon on its own database with a write queue of one (topupd --queue-max).
+  busyWs = await createWorkspace('busy');
+  const busyKey = await createKey(busyWs.db, 'it-busy', 'recharge');
+  const busyRead = await createKey(busyWs.db, 'it-busy-read', 'read');
+  busyDaemon = await startDaemon(busyWs.db, { args: ['--queue-max', '1', '--batch-max', '1'] });
+  const msisdn = '+8613811110400';
+  const jobs = Array.from({ length: 150 }, (_, i) => ({ idem: newIdemKey(`b${i}`), body: { msisdn, product: 'cmcc-10' } }));
+  const first = await Promise.all(jobs.map((j) => postRecharge(busyDaemon, busyKey, j.idem, j.body)));
+  const refused = [];
+  let created = 0;
+  first.forEach((res, i) => {
+    if (res.status === 503) {
+      assertProblem(res, 503, 'busy', `request ${i}`);
+      assert.match(res.header('retry-after') ?? '', /^[1-9][0-9]*$/, `503 without Retry-After seconds: ${show(res)}`);
+      refused.push(jobs[i]);
+    } else {
+      assertJson(res, 201, `request ${i}`);
+      created += 1;
+    }
+  });
+  t.diagnostic(`${refused.length} of ${jobs.length} answered 503 busy`);
+  assert.ok(refused.length > 0, 'a queue of one never overflowed under 150 concurrent writes');
+  const balance = async () => assertJson(await api(busyDaemon, 'GET', `/v1/subscribers/${enc(msisdn)}`, { key: busyRead }), 200).balance_minor;
+  assert.equal(await balance(), created * 1000, 'a 503 busy request must not have been executed');
+  for (const j of refused) {
+    const { res } = await postRechargeRetryBusy(busyDaemon, busyKey, j.idem, j.body);
+    assertJson(res, 201, 'retry after busy');
+    assert.notEqual(res.header('idempotent-replayed'), 'true', 'a busy request was not executed, so its retry is no replay');
+  }
+  assert.equal(await balance(), jobs.length * 1000);
+  const exit = await busyDaemon.stop();
+  assert.equal(exit.code, 0, `topupd exit ${JSON.stringify(exit)}`);
+  await verifyLedger(busyWs.db);
 });
 
 test('topupd exits 0 on SIGTERM and the ledger verifies', async () => {

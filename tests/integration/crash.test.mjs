@@ -180,6 +180,8 @@ test(`SIGKILL during concurrent recharges loses no acknowledged order and duplic
     assert.equal(stored.msisdn, order.msisdn);
     assert.equal(stored.amount_minor, order.amount_minor);
     assert.equal(stored.price_minor, order.price_minor);
+    assert.deepEqual((stored.events ?? []).map((e) => `${e.from}->${e.to}`), ['none->paid', 'paid->submitted', 'submitted->succeeded'],
+      `order ${order.id} lacks part of its event trail`);
   });
 
   t.diagnostic(`${everUnresolved.size} requests had their answer cut; on retry ${retryReplayed} replayed a ` +
@@ -210,6 +212,15 @@ test(`SIGKILL during concurrent recharges loses no acknowledged order and duplic
     if (mine.length === 0) continue;
     const sub = assertJson(await api(daemon, 'GET', `/v1/subscribers/${enc(msisdn)}`, { key: readKey }), 200, msisdn);
     assert.equal(sub.balance_minor, ackedSum, `${msisdn}: balance ${sub.balance_minor} != sum of its orders ${ackedSum}`);
+    // The statement credits each order exactly its amount, and nothing else.
+    const statement = await walkPages(daemon, readKey, `/v1/subscribers/${enc(msisdn)}/transactions`, { limit: 200 });
+    const credited = new Map();
+    for (const tx of statement.items) {
+      assert.equal(tx.direction, 'credit', `${msisdn}: unexpected debit ${JSON.stringify(tx)}`);
+      credited.set(tx.order_id, (credited.get(tx.order_id) ?? 0) + tx.amount_minor);
+    }
+    assert.deepEqual([...credited.keys()].sort(), mine.map((o) => o.id).sort(), `${msisdn}: statement orders differ from acknowledged ones`);
+    for (const o of mine) assert.equal(credited.get(o.id), o.amount_minor, `${msisdn}: credits of order ${o.id}`);
   }
 
   const exit = await daemon.stop({ signal: 'SIGTERM' });

@@ -41,7 +41,7 @@ function assertBuilt() {
 /** Runs a program to completion; never throws on a non-zero exit (callers assert). */
 export function run(file, args, { timeoutMs = 30000, input } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    const child = spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], cwd: REPO_ROOT });
     const out = [];
     const err = [];
     child.stdout.on('data', (b) => out.push(b));
@@ -60,7 +60,10 @@ export function run(file, args, { timeoutMs = 30000, input } = {}) {
         stderr: Buffer.concat(err).toString('utf8'),
       });
     });
-    child.stdin.end(input ?? '');
+    if (input !== undefined) {
+      child.stdin.on('error', () => {}); // the program may exit without reading its input
+      child.stdin.end(input);
+    }
   });
 }
 
