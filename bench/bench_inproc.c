@@ -47,8 +47,9 @@ typedef struct bench {
     writer *w;
     int64_t api_key_id;
     char funding_account[ACCOUNT_CODE_SIZE];
-    atomic_uint_fast64_t created; /* 201 answers */
-    atomic_uint_fast64_t other;   /* anything else */
+    atomic_uint_fast64_t next_key; /* Idempotency-Keys are "inproc-N", N from this counter */
+    atomic_uint_fast64_t created;  /* 201 answers */
+    atomic_uint_fast64_t other;    /* anything else */
     pthread_mutex_t first_other_lock;
     char first_other[RECHARGE_RESPONSE_SIZE + 64]; /* guarded by first_other_lock */
 } bench;
@@ -137,7 +138,9 @@ static void *submitter_main(void *argument)
         snprintf(input, sizeof input, "%s%04u",
                  number_prefixes[x % (sizeof number_prefixes / sizeof number_prefixes[0])],
                  (unsigned)((x >> 16) % 10000));
-        snprintf(key, sizeof key, "inproc-%u-%zu", s->index, i);
+        /* One counter for all threads, like the single stream of keys of bench_sqlite_raw:
+         * consecutive keys land on the same few pages of the idempotency index. */
+        snprintf(key, sizeof key, "inproc-%" PRIuFAST64, atomic_fetch_add(&b->next_key, 1));
         double started = now_seconds();
         r = resolve(b, reader, input, key, job);
         if (r != TOPUP_OK) {

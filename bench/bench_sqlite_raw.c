@@ -127,6 +127,7 @@ typedef struct raw {
     int wal_frames_last;        /* frames in the WAL after the previous commit */
     int64_t wal_frames_written; /* pages the commits appended to the WAL */
     double checkpoint_seconds;  /* time the automatic checkpoints took */
+    int wal_autocheckpoint;     /* pages; 0 = never (PRAGMA wal_autocheckpoint) */
 } raw;
 
 static void die(const raw *x, const char *what)
@@ -149,7 +150,7 @@ static double now_seconds(void)
 }
 
 /* Replaces SQLite's default WAL hook with the same behaviour (a PASSIVE checkpoint once the WAL
- * holds 1000 pages, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT) plus accounting: how many pages each
+ * holds wal_autocheckpoint pages, 1000 by default) plus accounting: how many pages each
  * commit wrote and how long the checkpoints, which run inside COMMIT, took. */
 static int wal_hook(void *context, sqlite3 *db, const char *name, int frame_count)
 {
@@ -158,7 +159,7 @@ static int wal_hook(void *context, sqlite3 *db, const char *name, int frame_coun
     x->wal_frames_written +=
         frame_count >= x->wal_frames_last ? frame_count - x->wal_frames_last : frame_count;
     x->wal_frames_last = frame_count;
-    if (frame_count >= 1000) {
+    if (x->wal_autocheckpoint > 0 && frame_count >= x->wal_autocheckpoint) {
         double started = now_seconds();
         sqlite3_wal_checkpoint(db, name);
         x->checkpoint_seconds += now_seconds() - started;
@@ -196,7 +197,8 @@ static void bind_text(sqlite3_stmt *s, int index, const char *text)
     sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
 }
 
-/* extra_pragmas: run after the store's settings (--pragma), for what-if measurements. */
+/* extra_pragmas (--pragma, for what-if measurements) run after the store's settings and before
+ * WAL mode is set, so that a page_size still applies. */
 static void open_database(raw *x, const char *path, const char *extra_pragmas)
 {
     if (sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -206,9 +208,17 @@ static void open_database(raw *x, const char *path, const char *extra_pragmas)
     /* store_sqlite.c configure(). */
     exec_or_die(x, "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
                    " PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;"
-                   " PRAGMA temp_store = MEMORY; PRAGMA journal_mode = WAL;");
+                   " PRAGMA temp_store = MEMORY;");
+    /* Before WAL mode, so that a page_size still applies. */
     if (extra_pragmas)
         exec_or_die(x, extra_pragmas);
+    exec_or_die(x, "PRAGMA journal_mode = WAL;");
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(x->db, "PRAGMA wal_autocheckpoint", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW)
+        die(x, "PRAGMA wal_autocheckpoint");
+    x->wal_autocheckpoint = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
     size_t migration_count;
     const char *const *migrations = schema_sqlite_migrations(&migration_count);
     for (size_t i = 0; i < migration_count; i++) {
@@ -460,8 +470,8 @@ static const char usage[] =
     "usage: bench_sqlite_raw --db PATH [--count N] [--batch N] [--pragma SQL]\n"
     "Creates PATH (it must not exist) with topup's schema and runs N recharges' SQL (default\n"
     "200000), --batch per transaction (default 1000), on one thread with plain sqlite3.\n"
-    "--pragma runs SQL after the store's connection settings, e.g. 'PRAGMA foreign_keys=OFF',\n"
-    "to measure what a setting would change.\n";
+    "--pragma runs SQL after the store's connection settings and before WAL mode is set, e.g.\n"
+    "'PRAGMA page_size=1024' or 'PRAGMA foreign_keys=OFF', to measure what a setting changes.\n";
 
 int main(int argc, char **argv)
 {

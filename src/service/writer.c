@@ -4,11 +4,13 @@
  * not on disk, and one fsync is shared by the whole batch. */
 #include "service/writer.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/problem.h"
@@ -25,7 +27,21 @@ struct writer {
     pthread_t thread;
     store *st;             /* used only by the writer thread */
     size_t batch_size_max; /* read-only after start */
+
+    /* The checkpointer copies the WAL into the database file on its own connection, so the
+     * writer's commits never pay for it (SQLite would otherwise checkpoint inside COMMIT). */
+    pthread_t checkpointer;
+    store *checkpoint_st;     /* used only by the checkpointer thread */
+    pthread_cond_t tick;      /* wakes the checkpointer early when stopping (with lock) */
+    bool checkpointer_stopping;
 };
+
+#define CHECKPOINT_INTERVAL_MS 50
+/* WAL size at which the writer restarts the WAL between two batches. SQLite's write lock is not
+ * fair: a checkpointer thread asking for a RESTART never wins it from a writer that begins again
+ * right after each commit, so the WAL would grow without bound. The checkpointer copies the bulk
+ * passively; the writer then pauses only for the small remainder. 4096 pages = 16 MiB. */
+#define WAL_RESTART_PAGES 4096
 
 static size_t bucket_for(size_t batch_size)
 {
@@ -103,9 +119,35 @@ static void *writer_main(void *argument)
     if (!jobs)
         abort(); /* allocated once at start; no way to answer anyone without it */
     size_t count;
-    while ((count = take(w, jobs)) > 0)
+    while ((count = take(w, jobs)) > 0) {
         run_batch(w, jobs, count);
+        if (store_wal_pages(w->st) > WAL_RESTART_PAGES &&
+            store_checkpoint(w->st, 0, NULL) != TOPUP_OK)
+            fprintf(stderr, "topup: WAL restart failed: %s\n", store_errmsg(w->st));
+    }
     free(jobs);
+    return NULL;
+}
+
+static void *checkpointer_main(void *argument)
+{
+    writer *w = argument;
+    pthread_mutex_lock(&w->lock);
+    while (!w->checkpointer_stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CHECKPOINT_INTERVAL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&w->tick, &w->lock, &until);
+        pthread_mutex_unlock(&w->lock);
+        if (store_checkpoint(w->checkpoint_st, INT_MAX, NULL) != TOPUP_OK)
+            fprintf(stderr, "topup: checkpoint failed: %s\n", store_errmsg(w->checkpoint_st));
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    /* A last full pass so a clean stop leaves the database file complete. */
+    store_checkpoint(w->checkpoint_st, 0, NULL);
     return NULL;
 }
 
@@ -124,19 +166,24 @@ topup_result writer_start(const char *db_path, size_t queue_size_max, size_t bat
     w->batch_size_max = clamp(batch_size_max, 1, WRITER_BATCH_SIZE_MAX);
     w->ring = calloc(w->queue_size_max, sizeof *w->ring);
     topup_result r = w->ring ? store_open(db_path, STORE_READ_WRITE, &w->st) : TOPUP_E_NOMEM;
+    if (r == TOPUP_OK)
+        r = store_open(db_path, STORE_READ_WRITE, &w->checkpoint_st);
+    if (r == TOPUP_OK)
+        r = store_autocheckpoint_disable(w->st);
     if (r != TOPUP_OK) {
+        store_close(w->st);
+        store_close(w->checkpoint_st);
         free(w->ring);
         free(w);
         return r;
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->nonempty, NULL);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        store_close(w->st);
-        free(w->ring);
-        free(w);
-        return TOPUP_E_NOMEM;
-    }
+    pthread_cond_init(&w->tick, NULL);
+    if (pthread_create(&w->checkpointer, NULL, checkpointer_main, w) != 0)
+        abort(); /* at start-up only: nothing has been accepted yet */
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+        abort();
     *out = w;
     return TOPUP_OK;
 }
@@ -150,9 +197,16 @@ void writer_stop(writer *w)
     pthread_cond_signal(&w->nonempty);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    pthread_mutex_lock(&w->lock);
+    w->checkpointer_stopping = true;
+    pthread_cond_signal(&w->tick);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->checkpointer, NULL);
     store_close(w->st);
+    store_close(w->checkpoint_st);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->nonempty);
+    pthread_cond_destroy(&w->tick);
     free(w->ring);
     free(w);
 }

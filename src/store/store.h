@@ -137,6 +137,21 @@ topup_result store_migrate(store *st, int *from_version /* OUT */, int *to_versi
  * for logs and the CLI. The text belongs to the store and changes with the next call. */
 const char *store_errmsg(const store *st);
 
+/* ---- write-ahead log ---- */
+
+/* Stops commits on this connection from checkpointing the WAL and starts tracking its size
+ * (store_wal_pages); whoever calls this must run store_checkpoint, or the WAL grows without
+ * bound. */
+topup_result store_autocheckpoint_disable(store *st);
+
+/* Pages in the WAL after this connection's last commit (0 before any, or without the hook). */
+int store_wal_pages(const store *st);
+
+/* Copies committed WAL frames into the database file. PASSIVE does not wait for the writer;
+ * when the WAL has grown past wal_pages_max, a RESTART checkpoint waits for the writer (up to
+ * the busy timeout) so the WAL can start over. *wal_pages (may be NULL) is the WAL's size. */
+topup_result store_checkpoint(store *st, int wal_pages_max, int *wal_pages /* OUT */);
+
 /* ---- transactions ---- */
 
 topup_result store_begin(store *st); /* BEGIN IMMEDIATE: takes the write lock now */

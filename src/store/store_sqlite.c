@@ -304,6 +304,7 @@ struct store {
     store_mode mode;                   /* as opened */
     sqlite3_stmt *statements[S_COUNT]; /* prepared on first use, finalized by store_close */
     char errmsg[ERRMSG_SIZE];          /* why the last failing call failed */
+    int wal_pages;                     /* WAL size after the last commit, once the hook is set */
 };
 
 /* ---- errors ---- */
@@ -616,6 +617,44 @@ static topup_result configure(store *st)
     }
     sqlite3_finalize(s);
     return result;
+}
+
+/* The WAL hook SQLite calls after every commit; it replaces the automatic checkpoint. */
+static int remember_wal_size(void *context, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((store *)context)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+topup_result store_autocheckpoint_disable(store *st)
+{
+    /* Installing a WAL hook is what turns the automatic checkpoint off (it is one itself). */
+    sqlite3_wal_hook(st->db, remember_wal_size, st);
+    return TOPUP_OK;
+}
+
+int store_wal_pages(const store *st)
+{
+    return st->wal_pages;
+}
+
+topup_result store_checkpoint(store *st, int wal_pages_max, int *wal_pages)
+{
+    int log_pages = 0, checkpointed_pages = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages,
+                                       &checkpointed_pages);
+    /* A writer that never pauses can keep a passive checkpoint from ever reaching the end of the
+     * WAL, and the WAL only starts over once it has. Past the bound, wait for the writer. */
+    if (rc == SQLITE_OK && log_pages > wal_pages_max)
+        rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_pages,
+                                       &checkpointed_pages);
+    if (wal_pages)
+        *wal_pages = log_pages;
+    if (rc == SQLITE_OK && log_pages == checkpointed_pages)
+        st->wal_pages = 0; /* restarted, or about to be by the next commit */
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? TOPUP_OK : fail(st, rc);
 }
 
 topup_result store_open(const char *path, store_mode mode, store **out)
