@@ -155,14 +155,17 @@ static double now_seconds(void)
 static int wal_hook(void *context, sqlite3 *db, const char *name, int frame_count)
 {
     raw *x = context;
-    /* After a complete checkpoint the next transaction restarts the WAL from its start. */
     x->wal_frames_written +=
         frame_count >= x->wal_frames_last ? frame_count - x->wal_frames_last : frame_count;
     x->wal_frames_last = frame_count;
     if (x->wal_autocheckpoint > 0 && frame_count >= x->wal_autocheckpoint) {
         double started = now_seconds();
-        sqlite3_wal_checkpoint(db, name);
+        int log_frames = 0, checkpointed_frames = 0;
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                  &checkpointed_frames);
         x->checkpoint_seconds += now_seconds() - started;
+        if (checkpointed_frames == log_frames)
+            x->wal_frames_last = 0; /* the next commit writes from the start of the WAL */
     }
     return SQLITE_OK;
 }
