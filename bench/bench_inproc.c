@@ -32,11 +32,11 @@
 #include "service/writer.h"
 #include "store/store.h"
 
-#define THREAD_COUNT_MAX 1024
+#define THREAD_COUNT_MAX  1024
 #define API_KEY_COUNT_MAX 64
-#define FACE_MINOR 5000 /* CNY 50: a fixed product of every CN operator in the DEMO catalog */
-#define QUEUE_SIZE_MAX 8192 /* topupd's defaults (server_config_defaults) */
-#define BATCH_SIZE_MAX 1024
+#define FACE_MINOR        5000 /* CNY 50: a fixed product of each CN operator of the DEMO catalog */
+#define QUEUE_SIZE_MAX    8192 /* topupd's defaults (server_config_defaults) */
+#define BATCH_SIZE_MAX    1024
 
 static const char *const number_prefixes[] = {"1380013", "1390013", "1500013", "1860013",
                                               "1330013"};

@@ -4,21 +4,21 @@
  *
  * Same schema (the migrations of schema_sqlite_migrations), same connection settings as
  * store_sqlite.c's configure (WAL, synchronous=FULL, foreign_keys=ON, busy_timeout, 32 MiB page
- * cache, temp_store=MEMORY), and the same statements, word for word, in the order recharge_apply issues them for a
- * CNY 50 recharge of a DEMO number (face = price, so one transfer):
+ * cache, temp_store=MEMORY), and the same statements, word for word, in the order recharge_apply
+ * issues them for a CNY 50 recharge of a DEMO number (face = price, so one transfer):
  *
- *   idempotency get                                 (store_idempotency_get, before the savepoint)
+ *   idempotency get                                (store_idempotency_get, before the savepoint)
  *   SAVEPOINT r
- *   subscriber get (joined with its account)        (store_subscriber_get)
- *     when new: account get, account insert,         (store_account_ensure "subscriber:+86...")
- *               subscriber insert                    (store_subscriber_insert)
- *   funding account get                             (store_account_ensure "clearing:bench")
- *   order insert, first event (none -> paid)         (store_order_insert)
- *   order update, event append (paid -> submitted)   (store_order_transition)
- *   debit move, credit move, transfer insert         (store_transfer)
- *   subscriber update (validity)                     (store_subscriber_update)
- *   order update, event append (-> succeeded)        (store_order_transition)
- *   idempotency put (the ~400-byte order JSON)       (store_idempotency_put)
+ *   subscriber get (joined with its account)       (store_subscriber_get)
+ *     when new: account get, account insert,       (store_account_ensure "subscriber:+86...")
+ *               subscriber insert                  (store_subscriber_insert)
+ *   funding account get                            (store_account_ensure "clearing:bench")
+ *   order insert, first event (none -> paid)       (store_order_insert)
+ *   order update, event append (paid -> submitted) (store_order_transition)
+ *   debit move, credit move, transfer insert       (store_transfer)
+ *   subscriber update (validity)                   (store_subscriber_update)
+ *   order update, event append (-> succeeded)      (store_order_transition)
+ *   idempotency put (the ~400-byte order JSON)     (store_idempotency_put)
  *   RELEASE r
  *
  * with every statement prepared once, reset and its bindings cleared after each use (as the
@@ -41,8 +41,8 @@
 #include "store/schema.h"
 
 #define SECONDS_PER_DAY 86400
-#define FACE_MINOR 5000
-#define VALIDITY_DAYS 30
+#define FACE_MINOR      5000
+#define VALIDITY_DAYS   30
 #define FUNDING_ACCOUNT "clearing:bench"
 
 /* The DEMO catalog's operators for the numbers bench/recharge.lua draws. */
@@ -204,7 +204,8 @@ static void bind_text(sqlite3_stmt *s, int index, const char *text)
  * WAL mode is set, so that a page_size still applies. */
 static void open_database(raw *x, const char *path, const char *extra_pragmas)
 {
-    if (sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+    if (sqlite3_open_v2(path, &x->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
         die(x, path);
     sqlite3_extended_result_codes(x->db, 1);
@@ -320,8 +321,7 @@ static void format_time(int64_t unix_seconds, char text[24])
     strftime(text, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void recharge(raw *x, uint64_t number, const char *key, const uint8_t hash[32],
-                     int64_t now)
+static void recharge(raw *x, uint64_t number, const char *key, const uint8_t hash[32], int64_t now)
 {
     size_t prefix_index = number % (sizeof number_prefixes / sizeof number_prefixes[0]);
     const char *operator_id = number_prefixes[prefix_index].operator_id;
@@ -422,8 +422,8 @@ static void recharge(raw *x, uint64_t number, const char *key, const uint8_t has
     step_done(x, S_TRANSFER_INSERT);
 
     /* store_subscriber_update: validity extended by the product's days. */
-    int64_t extended = (valid_until > now ? valid_until : now) +
-                       (int64_t)VALIDITY_DAYS * SECONDS_PER_DAY;
+    int64_t extended =
+        (valid_until > now ? valid_until : now) + (int64_t)VALIDITY_DAYS * SECONDS_PER_DAY;
     s = x->statements[S_SUBSCRIBER_UPDATE];
     bind_text(s, 1, msisdn);
     bind_text(s, 2, status);
@@ -534,8 +534,7 @@ int main(int argc, char **argv)
            " us_per_recharge=%.1f wal_pages_per_commit=%.1f checkpoint_seconds=%.2f\n",
            recharge_count, batch_size, seconds, (double)recharge_count / seconds,
            seconds * 1e6 / (double)recharge_count,
-           (double)x.wal_frames_written /
-               (double)((recharge_count + batch_size - 1) / batch_size),
+           (double)x.wal_frames_written / (double)((recharge_count + batch_size - 1) / batch_size),
            x.checkpoint_seconds);
     return 0;
 }

@@ -6,4 +6,11 @@
 \set r random(1, 1000000000000000)
 \set p random(0, 4)
 \set n random(0, 9999)
-SELECT recharge('pg-' || :client_id || '-' || :r, '+86' || v.national, 5000, 5000, 'CNY', v.op, v.op || '-50', 30, 1, 'clearing:bench', sha256(convert_to('POST /v1/recharges' || chr(10) || '{"amount_minor":5000,"currency":"CNY","msisdn":"' || v.national || '"}', 'UTF8'))) FROM (SELECT (ARRAY['1380013', '1390013', '1500013', '1860013', '1330013'])[:p + 1] || lpad(:n::text, 4, '0') AS national, (ARRAY['cmcc', 'cmcc', 'cmcc', 'cucc', 'ctcc'])[:p + 1] AS op) AS v;
+SELECT recharge('pg-' || :client_id || '-' || :r, '+86' || v.national, 5000, 5000, 'CNY',
+                v.op, v.op || '-50', 30, 1, 'clearing:bench',
+                sha256(convert_to('POST /v1/recharges' || chr(10)
+                                  || '{"amount_minor":5000,"currency":"CNY","msisdn":"'
+                                  || v.national || '"}', 'UTF8')))
+  FROM (SELECT (ARRAY['1380013', '1390013', '1500013', '1860013', '1330013'])[:p + 1]
+               || lpad(:n::text, 4, '0') AS national,
+               (ARRAY['cmcc', 'cmcc', 'cmcc', 'cucc', 'ctcc'])[:p + 1] AS op) AS v;

@@ -42,6 +42,19 @@ count_cli() {
   if [ $rc -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed' <<<"$line"; then failed=$((failed + 1)); fi
 }
 
+count_fuzz() {
+  local out="$log_dir/fuzz.log"
+  bash fuzz/run.sh replay build-asan >"$out" 2>&1
+  local rc=$?
+  cat "$out"
+  local line
+  line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + $(sed -E 's/^fuzz: ([0-9]+) passed.*/\1/' <<<"$line")))
+  failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+  if [ $rc -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed' <<<"$line"; then failed=$((failed + 1)); fi
+}
+
 count_node() {
   local out="$log_dir/integration.log"
   TOPUP_BUILD=build-asan node --test --test-concurrency=1 tests/integration/ >"$out" 2>&1
@@ -63,6 +76,10 @@ count_ctest build-asan
 if [ -f tests/cli/test_cli.sh ]; then
   echo "== CLI tests (ASan+UBSan build)"
   count_cli
+fi
+if [ -f fuzz/run.sh ]; then
+  echo "== fuzz corpus replay (ASan+UBSan build)"
+  count_fuzz
 fi
 if compgen -G 'tests/integration/*.test.mjs' >/dev/null; then
   echo "== HTTP integration tests (ASan+UBSan build)"

@@ -18,34 +18,74 @@ int64_t clock_monotonic_ms(void)
 
 void clock_format_rfc3339(int64_t unix_seconds, char text[RFC3339_SIZE])
 {
+    /* Clamped to what four-digit years can say, so every output parses back. */
+    if (unix_seconds < 0)
+        unix_seconds = 0;
+    if (unix_seconds > CLOCK_SECONDS_MAX)
+        unix_seconds = CLOCK_SECONDS_MAX;
     time_t seconds = (time_t)unix_seconds;
     struct tm utc;
-    if (!gmtime_r(&seconds, &utc) || strftime(text, RFC3339_SIZE, "%Y-%m-%dT%H:%M:%SZ", &utc) == 0)
-        strcpy(text, "1970-01-01T00:00:00Z");
+    gmtime_r(&seconds, &utc);
+    /* The clamp bounds every field, but the compiler cannot see it: format into room for any
+     * int and copy the exact-width result. */
+    char wide[96];
+    snprintf(wide, sizeof wide, "%04d-%02d-%02dT%02d:%02d:%02dZ", utc.tm_year + 1900,
+             utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    memcpy(text, wide, RFC3339_SIZE - 1);
+    text[RFC3339_SIZE - 1] = '\0';
+}
+
+/* Reads `count` ASCII digits at text (no sign, no space); false if any is not a digit. */
+static bool digits(const char *text, int count, int *value)
+{
+    *value = 0;
+    for (int i = 0; i < count; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+        *value = *value * 10 + (text[i] - '0');
+    }
+    return true;
+}
+
+/* Whether text has `shape` exactly: 'd' stands for one digit, any other character for itself. */
+static bool has_shape(const char *text, const char *shape)
+{
+    size_t length = strlen(shape);
+    if (strlen(text) != length)
+        return false;
+    for (size_t i = 0; i < length; i++)
+        if (shape[i] == 'd' ? text[i] < '0' || text[i] > '9' : text[i] != shape[i])
+            return false;
+    return true;
 }
 
 bool clock_parse_rfc3339(const char *text, int64_t *unix_seconds)
 {
-    struct tm utc = {0};
-    int consumed = 0;
-    size_t length = strlen(text);
-    if (length == 10) {
-        if (sscanf(text, "%4d-%2d-%2d%n", &utc.tm_year, &utc.tm_mon, &utc.tm_mday, &consumed) != 3)
-            return false;
-    } else if (length == 20) {
-        if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &utc.tm_year, &utc.tm_mon, &utc.tm_mday,
-                   &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &consumed) != 6)
-            return false;
-    } else {
+    /* Every position is checked before any number is read: sscanf would take signs and
+     * spaces, and accept "2026-+1-19" or "2026-11- 5". */
+    bool date_only = has_shape(text, "dddd-dd-dd");
+    if (!date_only && !has_shape(text, "dddd-dd-ddTdd:dd:ddZ"))
         return false;
+    int year, month, day, hour = 0, minute = 0, second = 0;
+    digits(text, 4, &year);
+    digits(text + 5, 2, &month);
+    digits(text + 8, 2, &day);
+    if (!date_only) {
+        digits(text + 11, 2, &hour);
+        digits(text + 14, 2, &minute);
+        digits(text + 17, 2, &second);
     }
-    if ((size_t)consumed != length || utc.tm_mon < 1 || utc.tm_mon > 12 || utc.tm_mday < 1 ||
-        utc.tm_mday > 31 || utc.tm_hour > 23 || utc.tm_min > 59 || utc.tm_sec > 59)
+    /* Before 1970 is no date a balance or validity can have, and keeps every accepted value one
+     * that clock_format_rfc3339 writes back as four-digit years. */
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+        second > 59)
         return false;
-    int month = utc.tm_mon;
-    int day = utc.tm_mday;
-    utc.tm_year -= 1900;
-    utc.tm_mon -= 1;
+    struct tm utc = {.tm_year = year - 1900,
+                     .tm_mon = month - 1,
+                     .tm_mday = day,
+                     .tm_hour = hour,
+                     .tm_min = minute,
+                     .tm_sec = second};
     time_t seconds = timegm(&utc);
     /* timegm normalises 31 February to 3 March; a date that moved was not a real date. */
     if (utc.tm_mon != month - 1 || utc.tm_mday != day)

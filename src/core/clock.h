@@ -6,16 +6,18 @@
 #include <stdint.h>
 
 #define RFC3339_SIZE 21 /* "2026-11-25T21:30:00Z" and NUL */
+#define CLOCK_SECONDS_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z, the last 4-digit year */
 
 int64_t clock_now_seconds(void);
 
 /* Monotonic milliseconds, for latencies and timeouts. */
 int64_t clock_monotonic_ms(void);
 
-/* Formats unix seconds as RFC 3339 UTC. */
+/* Formats unix seconds as RFC 3339 UTC, clamped to 1970..CLOCK_SECONDS_MAX. */
 void clock_format_rfc3339(int64_t unix_seconds, char text[RFC3339_SIZE] /* OUT */);
 
-/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). Returns false on anything else. */
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC), years 1970-9999, exactly that shape (no
+ * signs, no spaces). Returns false on anything else. */
 bool clock_parse_rfc3339(const char *text, int64_t *unix_seconds /* OUT */);
 
 #endif

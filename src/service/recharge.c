@@ -140,7 +140,13 @@ static topup_result extend_validity(int64_t valid_until, int64_t now, int validi
                                     int64_t *extended)
 {
     int64_t base = valid_until > now ? valid_until : now;
-    return money_add(base, (int64_t)validity_days * SECONDS_PER_DAY, extended);
+    topup_result r = money_add(base, (int64_t)validity_days * SECONDS_PER_DAY, extended);
+    /* Validity saturates at the last date the API can write rather than refusing a credit. */
+    if (r == TOPUP_E_AMOUNT_OVERFLOW || (r == TOPUP_OK && *extended > CLOCK_SECONDS_MAX)) {
+        *extended = CLOCK_SECONDS_MAX;
+        return TOPUP_OK;
+    }
+    return r;
 }
 
 static topup_result apply_effect(store *st, const recharge_request *request, int64_t now,
@@ -194,8 +200,8 @@ static void answer_error(recharge_response *response, topup_result result)
 static bool replay(store *st, const recharge_request *request, recharge_response *response)
 {
     idempotency_row stored;
-    topup_result r = store_idempotency_get(st, request->api_key_id, request->idempotency_key,
-                                           &stored);
+    topup_result r =
+        store_idempotency_get(st, request->api_key_id, request->idempotency_key, &stored);
     if (r == TOPUP_E_NOT_FOUND)
         return false;
     if (r != TOPUP_OK) {
