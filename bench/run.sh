@@ -21,6 +21,7 @@
 # BENCH_RAW_COUNT [200000], BENCH_RAW_SMALL_COUNT [BENCH_INPROC_COUNT], BENCH_PG_SECONDS [10],
 # BENCH_PG_CLIENTS [16]; BENCH_KEEP=1 keeps the temporary directory, BENCH_STRICT=1 fails the
 # run when a target is missed.
+# shellcheck disable=SC2154 # w_*, i_*, c_*, cs_* are assigned by eval "$(fields ...)"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,8 +55,9 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 if [ -z "$pg_bin" ] && command -v pg_config >/dev/null; then
   pg_bin=$(pg_config --bindir)
 fi
-[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pgbench" ] ||
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ] || [ ! -x "$pg_bin/pgbench" ]; then
   die "PostgreSQL server binaries (initdb, pg_ctl, pgbench) not found (scripts/deps.sh bench)"
+fi
 
 work=$(mktemp -d /tmp/topup-bench.XXXXXX)
 topupd_pid=""
