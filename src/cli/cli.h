@@ -168,6 +168,7 @@ int cli_cmd_balance(cli_context *ctx, int argc, char **argv);
 int cli_cmd_history(cli_context *ctx, int argc, char **argv);
 
 int cli_cmd_subscribers_import(cli_context *ctx, int argc, char **argv);
+int cli_cmd_subscribers_set_status(cli_context *ctx, int argc, char **argv);
 
 /* How much cli_demo_load wrote. */
 typedef struct cli_demo_counts {

@@ -255,6 +255,56 @@ static int normalise(const cli_session *session, const char *input, const char *
     return CLI_CONTINUE;
 }
 
+static bool status_valid(const char *status)
+{
+    return strcmp(status, "active") == 0 || strcmp(status, "suspended") == 0 ||
+           strcmp(status, "closed") == 0;
+}
+
+int cli_cmd_subscribers_set_status(cli_context *ctx, int argc, char **argv)
+{
+    enum { O_MSISDN, O_STATUS, O_COUNTRY, O_COUNT };
+    static const cli_option options[O_COUNT] = {
+        {"msisdn", true}, {"status", true}, {"country", true}};
+    const char *v[O_COUNT];
+    int rc = cli_parse(ctx, argc, argv, options, O_COUNT, v, NULL, 0, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = cli_require(ctx, v[O_MSISDN], "msisdn")) != CLI_CONTINUE ||
+        (rc = cli_require(ctx, v[O_STATUS], "status")) != CLI_CONTINUE)
+        return rc;
+    if (!status_valid(v[O_STATUS]))
+        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "status", v[O_STATUS],
+                             "use active, suspended or closed");
+    const char *country = v[O_COUNTRY] ? v[O_COUNTRY] : CLI_COUNTRY_DEFAULT;
+    if (!country_valid(country))
+        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", country,
+                             "use the two upper-case letters of ISO 3166-1, e.g. CN");
+    cli_session session;
+    if ((rc = cli_session_open(ctx, true, true, &session)) != CLI_CONTINUE)
+        return rc;
+    char e164[E164_SIZE];
+    if ((rc = normalise(&session, v[O_MSISDN], country, e164)) != CLI_CONTINUE)
+        return cli_session_end(&session, rc);
+    subscriber_row sub;
+    topup_result r = store_subscriber_get(session.st, e164, &sub);
+    /* The balance stays where it is: closing a number is not a refund, which is a transfer of
+     * its own. Only validity and status are on the subscriber row. */
+    if (r == TOPUP_OK)
+        r = store_subscriber_update(session.st, e164, v[O_STATUS], sub.valid_until);
+    if (r != TOPUP_OK)
+        return cli_session_end(&session, cli_fail(r, "Changing the status of %s failed (%s).", e164,
+                                                  store_errmsg(session.st)));
+    if ((rc = cli_session_commit(&session)) != CLI_CONTINUE)
+        return cli_session_end(&session, rc);
+    cli_session_end(&session, CLI_EXIT_OK);
+    if (ctx->json)
+        return cli_json_print(json_pack("{s:s,s:s,s:s}", "msisdn", e164, "status", v[O_STATUS],
+                                        "previous_status", sub.status));
+    printf("%s: %s -> %s\n", e164, sub.status, v[O_STATUS]);
+    return CLI_EXIT_OK;
+}
+
 int cli_cmd_balance(cli_context *ctx, int argc, char **argv)
 {
     enum { O_MSISDN, O_COUNTRY, O_COUNT };

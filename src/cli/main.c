@@ -72,6 +72,13 @@ static const cli_command commands[] = {
      "Usage: topup apikey list\n"},
     {"apikey", "revoke", cli_cmd_apikey_revoke, "revoke an API key",
      "Usage: topup apikey revoke --name NAME\n"},
+    {"subscribers", "set-status", cli_cmd_subscribers_set_status,
+     "suspend, close or reactivate a number",
+     "Usage: topup subscribers set-status --msisdn NUMBER --status STATUS [--country CC]\n"
+     "  --msisdn NUMBER   the number, national or international (+CC...)\n"
+     "  --status STATUS   active, suspended (still rechargeable) or closed (refused)\n"
+     "  --country CC      country of a national number (default " CLI_COUNTRY_DEFAULT ")\n"
+     "The balance is not touched.\n"},
     {"subscribers", "import", cli_cmd_subscribers_import, "import subscribers from a CSV file",
      "Usage: topup subscribers import FILE.csv [--country CC]\n"
      "The first line is the header 'msisdn,status' or 'msisdn,status,balance,valid_until'.\n"

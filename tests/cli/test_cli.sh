@@ -159,6 +159,25 @@ check "the refused recharge left no order" [ "$(order_count 13900139000)" = 0 ]
 run recharge --msisdn 13600136000 --product cmcc-10
 check "a suspended subscriber can be recharged back" eval 'status_is 0 && [ "$(balance_minor 13600136000)" = 1000 ]'
 
+# ---- subscriber status ----
+
+run subscribers set-status --msisdn 13600136000 --status closed
+check "set-status closes a number and says what it was" \
+    eval 'status_is 0 && out_has "+8613600136000: suspended -> closed"'
+run recharge --msisdn 13600136000 --product cmcc-10
+check "a number closed by set-status is refused and keeps its balance" \
+    eval 'status_is 1 && err_has "subscriber_closed" && [ "$(balance_minor 13600136000)" = 1000 ]'
+run subscribers set-status --msisdn 13600136000 --status active
+run recharge --msisdn 13600136000 --product cmcc-10
+check "a reactivated number can be recharged again" \
+    eval 'status_is 0 && [ "$(balance_minor 13600136000)" = 2000 ]'
+run subscribers set-status --msisdn 13600136000 --status gone
+check "set-status refuses an unknown status (exit 2) and names it" \
+    eval 'status_is 2 && err_has "gone"'
+run subscribers set-status --msisdn 13100131000 --status closed
+check "set-status of a number that is no subscriber fails (exit 1)" \
+    eval 'status_is 1 && err_has "not_found"'
+
 cat >"$work/bad.csv" <<'EOF'
 msisdn,status,balance,valid_until
 13700137000,active,5.00,
