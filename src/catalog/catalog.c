@@ -47,15 +47,15 @@ static topup_result grow(void **items, size_t count, size_t *capacity, size_t el
     return TOPUP_OK;
 }
 
-#define CATALOG_APPEND(cat, array, count, capacity, value)                                        \
-    do {                                                                                          \
-        assert(!(cat)->sealed);                                                                   \
-        topup_result grown = grow((void **)&(cat)->array, (cat)->count, &(cat)->capacity,         \
-                                  sizeof *(cat)->array);                                          \
-        if (grown != TOPUP_OK)                                                                    \
-            return grown;                                                                         \
-        (cat)->array[(cat)->count++] = *(value);                                                  \
-        return TOPUP_OK;                                                                          \
+#define CATALOG_APPEND(cat, array, count, capacity, value)                                         \
+    do {                                                                                           \
+        assert(!(cat)->sealed);                                                                    \
+        topup_result grown =                                                                       \
+            grow((void **)&(cat)->array, (cat)->count, &(cat)->capacity, sizeof *(cat)->array);    \
+        if (grown != TOPUP_OK)                                                                     \
+            return grown;                                                                          \
+        (cat)->array[(cat)->count++] = *(value);                                                   \
+        return TOPUP_OK;                                                                           \
     } while (0)
 
 topup_result catalog_add_plan(catalog *cat, const number_plan *plan)
@@ -221,8 +221,7 @@ static topup_result quote(const product_info *product, int64_t face_minor, produ
 }
 
 topup_result catalog_quote_product(const catalog *cat, const operator_info *op,
-                                   const char *product_id, int64_t face_minor,
-                                   product_quote *out)
+                                   const char *product_id, int64_t face_minor, product_quote *out)
 {
     const product_info *product = catalog_product(cat, product_id);
     if (!product || strcmp(product->operator_id, op->id) != 0)

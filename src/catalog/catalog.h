@@ -12,15 +12,15 @@
 #include "core/msisdn.h"
 #include "core/result.h"
 
-#define CATALOG_ID_SIZE 33   /* operator and product ids: 1-32 of [a-z0-9_-] */
+#define CATALOG_ID_SIZE   33 /* operator and product ids: 1-32 of [a-z0-9_-] */
 #define CATALOG_NAME_SIZE 97 /* operator display names, UTF-8 */
 
 typedef struct operator_info {
     char id[CATALOG_ID_SIZE];
     char name[CATALOG_NAME_SIZE];
-    char country[3];                    /* the plan its numbers belong to */
-    char currency[CURRENCY_CODE_SIZE];  /* all its products are sold in it */
-    char connector[16];                 /* "hosted": balances kept in topup's ledger */
+    char country[3];                   /* the plan its numbers belong to */
+    char currency[CURRENCY_CODE_SIZE]; /* all its products are sold in it */
+    char connector[16];                /* "hosted": balances kept in topup's ledger */
 } operator_info;
 
 typedef enum product_kind { PRODUCT_FIXED, PRODUCT_RANGE } product_kind;

@@ -171,8 +171,8 @@ int cli_cmd_verify(cli_context *ctx, int argc, char **argv)
         return rc;
     verify_context verify = {.problems = ctx->json ? json_array() : NULL};
     int64_t problem_count = 0, transfer_count = 0, account_count = 0;
-    topup_result r = store_verify(st, print_problem, &verify, &problem_count, &transfer_count,
-                                  &account_count);
+    topup_result r =
+        store_verify(st, print_problem, &verify, &problem_count, &transfer_count, &account_count);
     if (r != TOPUP_OK) {
         rc = cli_fail(r, "Verification could not finish (%s); nothing was checked to the end.",
                       store_errmsg(st));
@@ -183,8 +183,8 @@ int cli_cmd_verify(cli_context *ctx, int argc, char **argv)
     store_close(st);
     if (ctx->json) {
         rc = cli_json_print(json_pack("{s:b,s:I,s:I,s:I,s:o}", "ok", problem_count == 0,
-                                      "transfer_count", (json_int_t)transfer_count,
-                                      "account_count", (json_int_t)account_count, "problem_count",
+                                      "transfer_count", (json_int_t)transfer_count, "account_count",
+                                      (json_int_t)account_count, "problem_count",
                                       (json_int_t)problem_count, "problems", verify.problems));
         return rc != CLI_EXIT_OK ? rc : problem_count ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
     }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RFC3339_SIZE 21 /* "2026-11-25T21:30:00Z" and NUL */
+#define RFC3339_SIZE      21                    /* "2026-11-25T21:30:00Z" and NUL */
 #define CLOCK_SECONDS_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z, the last 4-digit year */
 
 int64_t clock_now_seconds(void);

@@ -8,7 +8,7 @@
 
 #include "core/result.h"
 
-#define CURRENCY_CODE_SIZE 4   /* three letters and the terminating NUL */
+#define CURRENCY_CODE_SIZE  4  /* three letters and the terminating NUL */
 #define MONEY_TEXT_SIZE_MAX 32 /* longest formatted amount: sign, 19 digits, point, NUL */
 
 typedef struct currency_info {

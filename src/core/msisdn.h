@@ -7,9 +7,9 @@
 
 #include "core/result.h"
 
-#define E164_SIZE 17        /* '+', at most 15 digits, NUL */
+#define E164_SIZE        17 /* '+', at most 15 digits, NUL */
 #define MSISDN_INPUT_MAX 64 /* bytes of input accepted before normalising */
-#define MASKED_SIZE 24
+#define MASKED_SIZE      24
 
 typedef struct number_plan {
     char country[3];              /* ISO 3166-1 alpha-2, e.g. "CN" */

@@ -7,13 +7,13 @@
 typedef enum topup_result {
     TOPUP_OK = 0,
     TOPUP_E_NOMEM = 1,
-    TOPUP_E_STORAGE = 2,            /* the database failed; nothing was changed */
-    TOPUP_E_BUSY = 3,               /* the write queue is full; retry later */
-    TOPUP_E_INVALID_ARGUMENT = 4,   /* a field is missing or malformed */
+    TOPUP_E_STORAGE = 2,          /* the database failed; nothing was changed */
+    TOPUP_E_BUSY = 3,             /* the write queue is full; retry later */
+    TOPUP_E_INVALID_ARGUMENT = 4, /* a field is missing or malformed */
     TOPUP_E_AMOUNT_ZERO = 5,
     TOPUP_E_AMOUNT_NEGATIVE = 6,
     TOPUP_E_AMOUNT_OVERFLOW = 7,
-    TOPUP_E_AMOUNT_FORMAT = 8,      /* not a decimal, or more decimals than the currency has */
+    TOPUP_E_AMOUNT_FORMAT = 8, /* not a decimal, or more decimals than the currency has */
     TOPUP_E_CURRENCY_UNKNOWN = 9,
     TOPUP_E_CURRENCY_MISMATCH = 10, /* the amount's currency is not the operator's */
     TOPUP_E_INVALID_NUMBER = 11,

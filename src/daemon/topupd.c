@@ -121,8 +121,8 @@ static int read_config(const char *path, server_config *config, char *db_storage
         char *equals = strchr(text, '=');
         if (equals)
             *equals = '\0';
-        if (!equals || apply_setting(config, trim(text), trim(equals + 1), db_storage,
-                                     db_storage_size)) {
+        if (!equals ||
+            apply_setting(config, trim(text), trim(equals + 1), db_storage, db_storage_size)) {
             fprintf(stderr, "%s:%d: not a valid 'key = value' setting\n", path, number);
             failed = 1;
         }
@@ -134,12 +134,15 @@ static int read_config(const char *path, server_config *config, char *db_storage
 static int parse_arguments(int argc, char **argv, server_config *config, char *db_storage,
                            size_t db_storage_size)
 {
-    static const struct option options[] = {
-        {"db", required_argument, NULL, 'd'},        {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'},    {"threads", required_argument, NULL, 't'},
-        {"default-country", required_argument, NULL, 'C'},
-        {"queue-max", required_argument, NULL, 'q'}, {"batch-max", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"db", required_argument, NULL, 'd'},
+                                            {"listen", required_argument, NULL, 'l'},
+                                            {"config", required_argument, NULL, 'c'},
+                                            {"threads", required_argument, NULL, 't'},
+                                            {"default-country", required_argument, NULL, 'C'},
+                                            {"queue-max", required_argument, NULL, 'q'},
+                                            {"batch-max", required_argument, NULL, 'b'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     /* The config file is read first so that command-line options override it. */
     for (int i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--config") == 0 &&

@@ -15,7 +15,7 @@
 #include "store/store.h"
 
 #define BODY_SIZE_MAX (64 * 1024) /* larger request bodies are refused with 413 */
-#define READERS_MAX 64            /* one read connection per HTTP thread */
+#define READERS_MAX   64          /* one read connection per HTTP thread */
 
 typedef enum scope { SCOPE_NONE, SCOPE_READ, SCOPE_RECHARGE, SCOPE_ADMIN } scope;
 
@@ -47,23 +47,23 @@ typedef struct request {
     struct MHD_Connection *connection;
     const char *method;
     const char *url;
-    int route_index;  /* index into the route table, -1 when none matched */
-    char param[96];   /* the {param} segment of the path, decoded */
+    int route_index; /* index into the route table, -1 when none matched */
+    char param[96];  /* the {param} segment of the path, decoded */
     request_phase phase;
-    char *body;       /* received bytes, NUL-terminated */
+    char *body; /* received bytes, NUL-terminated */
     size_t body_size;
     bool body_too_large;
     int64_t started_ms;
-    api_key_row key;  /* the caller, once authenticated */
-    writer_job job;   /* the write, while it is queued or being committed */
+    api_key_row key; /* the caller, once authenticated */
+    writer_job job;  /* the write, while it is queued or being committed */
 
-    int status;         /* the answer */
-    char *answer;       /* malloc'd answer body */
+    int status;   /* the answer */
+    char *answer; /* malloc'd answer body */
     size_t answer_size;
     const char *content_type;
-    const char *allow;  /* Allow header for 405 */
-    bool replayed;      /* adds Idempotent-Replayed: true */
-    bool retry_after;   /* adds Retry-After: 1 */
+    const char *allow; /* Allow header for 405 */
+    bool replayed;     /* adds Idempotent-Replayed: true */
+    bool retry_after;  /* adds Retry-After: 1 */
 } request;
 
 typedef void (*route_handler)(request *rq);
@@ -72,8 +72,8 @@ typedef struct route {
     const char *method;
     const char *pattern; /* "/v1/recharges/{}": {} matches one segment */
     route_handler handler;
-    scope required;      /* SCOPE_NONE: no key needed */
-    const char *name;    /* label in /metrics */
+    scope required;   /* SCOPE_NONE: no key needed */
+    const char *name; /* label in /metrics */
 } route;
 
 /* The route table (routes.c). */

@@ -77,8 +77,7 @@ static void render_route(text *t, const route_metrics *r, const char *name)
             append(t, "topup_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
                    name, (double)latency_bounds_us[b] / 1e6, (unsigned long long)cumulative);
         else
-            append(t,
-                   "topup_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+            append(t, "topup_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
                    name, (unsigned long long)cumulative);
     }
     append(t, "topup_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,

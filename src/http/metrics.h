@@ -9,12 +9,12 @@
 
 #include "service/writer.h"
 
-#define METRICS_ROUTES_MAX 16
-#define METRICS_STATUS_CLASSES 5 /* 1xx..5xx */
+#define METRICS_ROUTES_MAX      16
+#define METRICS_STATUS_CLASSES  5 /* 1xx..5xx */
 #define METRICS_LATENCY_BUCKETS 12
 
 typedef struct route_metrics {
-    atomic_uint_fast64_t requests[METRICS_STATUS_CLASSES]; /* by status class */
+    atomic_uint_fast64_t requests[METRICS_STATUS_CLASSES];         /* by status class */
     atomic_uint_fast64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative at scrape */
     atomic_uint_fast64_t latency_sum_us;
     atomic_uint_fast64_t latency_count;

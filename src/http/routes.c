@@ -13,7 +13,7 @@
 #include "service/recharge.h"
 
 #define PAGE_SIZE_DEFAULT 50
-#define PAGE_SIZE_MAX 200
+#define PAGE_SIZE_MAX     200
 
 extern const char topup_openapi_json[];
 extern const size_t topup_openapi_json_size;
@@ -167,12 +167,14 @@ static bool idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
 static json_t *parse_object(request *rq)
 {
     json_error_t error;
-    json_t *root = json_loadb(rq->body ? rq->body : "", rq->body_size, JSON_REJECT_DUPLICATES,
-                              &error);
+    json_t *root =
+        json_loadb(rq->body ? rq->body : "", rq->body_size, JSON_REJECT_DUPLICATES, &error);
     if (!root) {
         char detail[256];
-        snprintf(detail, sizeof detail, "The body is not valid JSON: %s (line %d, column %d, "
-                 "byte %d).", error.text, error.line, error.column, error.position);
+        snprintf(detail, sizeof detail,
+                 "The body is not valid JSON: %s (line %d, column %d, "
+                 "byte %d).",
+                 error.text, error.line, error.column, error.position);
         bad_request(rq, "malformed_json", detail);
         return NULL;
     }
@@ -197,8 +199,7 @@ static bool only_fields(request *rq, json_t *object, const char *const *allowed)
             char detail[160];
             char escaped[64];
             json_escape(name, escaped, sizeof escaped);
-            snprintf(detail, sizeof detail, "The field '%s' is not part of this request.",
-                     escaped);
+            snprintf(detail, sizeof detail, "The field '%s' is not part of this request.", escaped);
             bad_request(rq, "unknown_field", detail);
             return false;
         }
@@ -322,8 +323,7 @@ static bool resolve(request *rq, const recharge_fields *fields, recharge_request
 
 static void post_recharge(request *rq)
 {
-    const char *type =
-        MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Content-Type");
+    const char *type = MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Content-Type");
     if (!is_json_content_type(type)) {
         answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 415, "unsupported_media_type",
                        "Send the body as Content-Type: application/json.");
@@ -336,8 +336,8 @@ static void post_recharge(request *rq)
     if (!body)
         return;
     recharge_fields fields;
-    bool ok = read_fields(rq, body, &fields) && check_amount(rq, &fields) &&
-              resolve(rq, &fields, out);
+    bool ok =
+        read_fields(rq, body, &fields) && check_amount(rq, &fields) && resolve(rq, &fields, out);
     if (ok && !hash_request(body, out->request_hash)) {
         answer_result(rq, TOPUP_E_NOMEM, NULL);
         ok = false;
@@ -361,11 +361,10 @@ static json_t *events_value(store *reader, int64_t order_id)
         return NULL;
     json_t *list = json_array();
     for (size_t i = 0; i < count; i++)
-        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "from",
-                                              order_status_name(events[i].from), "to",
-                                              order_status_name(events[i].to), "reason",
-                                              events[i].reason, "at",
-                                              time_or_null(events[i].created_at)));
+        json_array_append_new(
+            list, json_pack("{s:s,s:s,s:s,s:o}", "from", order_status_name(events[i].from), "to",
+                            order_status_name(events[i].to), "reason", events[i].reason, "at",
+                            time_or_null(events[i].created_at)));
     return list;
 }
 
@@ -433,10 +432,11 @@ static void list_recharges(request *rq)
     store *reader = server_reader(rq->srv);
     order_row *orders = malloc((limit + 1) * sizeof *orders);
     size_t count = 0;
-    topup_result r = !orders  ? TOPUP_E_NOMEM
-                     : reader ? store_orders_list(reader, msisdn_query && *msisdn_query ? e164 : NULL,
-                                                  before_id, orders, limit + 1, &count)
-                              : TOPUP_E_STORAGE;
+    topup_result r = !orders ? TOPUP_E_NOMEM
+                     : reader
+                         ? store_orders_list(reader, msisdn_query && *msisdn_query ? e164 : NULL,
+                                             before_id, orders, limit + 1, &count)
+                         : TOPUP_E_STORAGE;
     if (r != TOPUP_OK) {
         free(orders);
         answer_result(rq, r, NULL);
@@ -502,8 +502,8 @@ static void get_transactions(request *rq)
         return;
     statement_row *rows = malloc((limit + 1) * sizeof *rows);
     size_t count = 0;
-    topup_result r = rows ? store_statement(server_reader(rq->srv), sub.account_id, before_id,
-                                            rows, limit + 1, &count)
+    topup_result r = rows ? store_statement(server_reader(rq->srv), sub.account_id, before_id, rows,
+                                            limit + 1, &count)
                           : TOPUP_E_NOMEM;
     if (r != TOPUP_OK) {
         free(rows);
@@ -533,10 +533,9 @@ static void get_number(request *rq)
     if (r == TOPUP_OK)
         answer_json_value(rq, 200,
                           json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:b}", "msisdn", number.e164,
-                                    "national", number.national, "masked", number.masked,
-                                    "country", number.plan->country, "operator", "id",
-                                    number.op->id, "name", number.op->name, "ported",
-                                    number.ported));
+                                    "national", number.national, "masked", number.masked, "country",
+                                    number.plan->country, "operator", "id", number.op->id, "name",
+                                    number.op->name, "ported", number.ported));
     else
         answer_result(rq, r, NULL);
     catalog_unref(cat);
@@ -567,9 +566,9 @@ static json_t *product_value(const product_info *p, const char *currency)
                          "face_value_minor", (json_int_t)p->face_minor, "price_minor",
                          (json_int_t)p->price_minor, "currency", currency, "validity_days",
                          p->validity_days);
-    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:i}", "id", p->id, "kind", "range",
-                     "min_minor", (json_int_t)p->min_minor, "max_minor", (json_int_t)p->max_minor,
-                     "step_minor", (json_int_t)p->step_minor, "price_basis_points",
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:i}", "id", p->id, "kind", "range", "min_minor",
+                     (json_int_t)p->min_minor, "max_minor", (json_int_t)p->max_minor, "step_minor",
+                     (json_int_t)p->step_minor, "price_basis_points",
                      (json_int_t)p->price_basis_points, "currency", currency, "validity_days",
                      p->validity_days);
 }

@@ -17,11 +17,11 @@
 #include "core/clock.h"
 #include "core/problem.h"
 
-#define CONNECTION_LIMIT 4096
+#define CONNECTION_LIMIT     4096
 #define CONNECTION_TIMEOUT_S 30
-#define CATALOG_POLL_MS 500
-#define IDEMPOTENCY_KEEP_S (48 * 3600) /* promised: at least 24 h */
-#define PURGE_EVERY_MS (3600 * 1000)
+#define CATALOG_POLL_MS      500
+#define IDEMPOTENCY_KEEP_S   (48 * 3600) /* promised: at least 24 h */
+#define PURGE_EVERY_MS       (3600 * 1000)
 
 static __thread store *thread_reader; /* this thread's read connection, see server_reader */
 
@@ -111,10 +111,10 @@ void answer_problem(request *rq, topup_result result, int status, const char *co
 
 static void count_recharge(metrics *m, const recharge_response *response)
 {
-    atomic_uint_fast64_t *counter = response->replayed               ? &m->recharges_replayed
-                                    : response->http_status >= 500   ? &m->recharges_failed
-                                    : response->result == TOPUP_OK   ? &m->recharges_succeeded
-                                                                     : &m->recharges_refused;
+    atomic_uint_fast64_t *counter = response->replayed             ? &m->recharges_replayed
+                                    : response->http_status >= 500 ? &m->recharges_failed
+                                    : response->result == TOPUP_OK ? &m->recharges_succeeded
+                                                                   : &m->recharges_refused;
     atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
@@ -205,7 +205,8 @@ static topup_result find_key(server *srv, const uint8_t hash[REQUEST_HASH_SIZE],
      * version past it, so the entry made below can never outlive the revocation. */
     int64_t version = atomic_load_explicit(&srv->catalog_version, memory_order_acquire);
     cached_key *slot = &key_cache[hash[0] % KEY_CACHE_SIZE];
-    if (slot->used && slot->version == version && memcmp(slot->hash, hash, REQUEST_HASH_SIZE) == 0) {
+    if (slot->used && slot->version == version &&
+        memcmp(slot->hash, hash, REQUEST_HASH_SIZE) == 0) {
         *key = slot->key;
         return TOPUP_OK;
     }
@@ -264,8 +265,7 @@ static void dispatch(request *rq)
             continue;
         if (strcmp(table[i].method, rq->method) != 0) {
             size_t used = strlen(allow);
-            snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
-                     table[i].method);
+            snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", table[i].method);
             continue;
         }
         rq->route_index = (int)i;
@@ -351,9 +351,8 @@ static void receive(request *rq, const char *data, size_t size)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **context)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **context)
 {
     (void)version;
     request *rq = *context;
@@ -487,16 +486,16 @@ static topup_result start_http(server *srv)
     struct sockaddr_storage address;
     if (listen_address(&srv->config, &address) != TOPUP_OK)
         return TOPUP_E_INVALID_ARGUMENT;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (address.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    srv->daemon = MHD_start_daemon(
-        flags, srv->config.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &address,
-        MHD_OPTION_THREAD_POOL_SIZE, srv->config.thread_count, MHD_OPTION_CONNECTION_LIMIT,
-        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_END);
+    srv->daemon = MHD_start_daemon(flags, srv->config.port, NULL, NULL, on_request, srv,
+                                   MHD_OPTION_SOCK_ADDR, &address, MHD_OPTION_THREAD_POOL_SIZE,
+                                   srv->config.thread_count, MHD_OPTION_CONNECTION_LIMIT,
+                                   CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+                                   CONNECTION_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!srv->daemon)
         return TOPUP_E_IO;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);

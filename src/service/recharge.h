@@ -30,16 +30,16 @@ typedef struct recharge_request {
 } recharge_request;
 
 typedef struct recharge_response {
-    topup_result result;                /* TOPUP_OK for a new or replayed success */
-    int http_status;                    /* 201, or the error's status */
-    bool replayed;                      /* the answer is the stored first answer */
-    order_row order;                    /* valid when result is TOPUP_OK and !replayed */
-    char body[RECHARGE_RESPONSE_SIZE];  /* the JSON answer (order, or problem+json) */
+    topup_result result;               /* TOPUP_OK for a new or replayed success */
+    int http_status;                   /* 201, or the error's status */
+    bool replayed;                     /* the answer is the stored first answer */
+    order_row order;                   /* valid when result is TOPUP_OK and !replayed */
+    char body[RECHARGE_RESPONSE_SIZE]; /* the JSON answer (order, or problem+json) */
 } recharge_response;
 
 /* Fills the resolved parts of a request from a number and a quote. */
 void recharge_request_set_quote(recharge_request *request, const char *msisdn,
-                                 const operator_info *op, const product_quote *quote);
+                                const operator_info *op, const product_quote *quote);
 
 /* Applies one recharge inside the caller's open transaction, in its own savepoint: replays the
  * stored answer for a known idempotency key, refuses a reused key with another request, else

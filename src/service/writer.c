@@ -31,8 +31,8 @@ struct writer {
     /* The checkpointer copies the WAL into the database file on its own connection, so the
      * writer's commits never pay for it (SQLite would otherwise checkpoint inside COMMIT). */
     pthread_t checkpointer;
-    store *checkpoint_st;     /* used only by the checkpointer thread */
-    pthread_cond_t tick;      /* wakes the checkpointer early when stopping (with lock) */
+    store *checkpoint_st; /* used only by the checkpointer thread */
+    pthread_cond_t tick;  /* wakes the checkpointer early when stopping (with lock) */
     bool checkpointer_stopping;
 };
 

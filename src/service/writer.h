@@ -26,12 +26,12 @@ struct writer_job {
 };
 
 typedef struct writer_stats {
-    uint64_t batch_count;              /* transactions committed or failed */
-    uint64_t job_count;                /* jobs completed */
-    uint64_t busy_count;               /* submits refused because the queue was full */
-    uint64_t batch_size_buckets[8];    /* batches of <=1, <=4, <=16, <=64, <=256, <=1024, more */
-    uint64_t commit_failure_count;     /* batches whose commit failed (all answered 5xx) */
-    size_t queue_depth;                /* jobs waiting now */
+    uint64_t batch_count;           /* transactions committed or failed */
+    uint64_t job_count;             /* jobs completed */
+    uint64_t busy_count;            /* submits refused because the queue was full */
+    uint64_t batch_size_buckets[8]; /* batches of <=1, <=4, <=16, <=64, <=256, <=1024, more */
+    uint64_t commit_failure_count;  /* batches whose commit failed (all answered 5xx) */
+    size_t queue_depth;             /* jobs waiting now */
 } writer_stats;
 
 typedef struct writer writer;

@@ -15,14 +15,14 @@
 #include "core/order.h"
 #include "core/result.h"
 
-#define ACCOUNT_CODE_SIZE 65      /* e.g. "subscriber:+8613800138000", "clearing:demo" */
-#define ACCOUNT_KIND_SIZE 24      /* subscriber, clearing, promotion_expense, fee_income, ... */
-#define IDEMPOTENCY_KEY_SIZE 65   /* 1-64 printable ASCII characters */
-#define REQUEST_HASH_SIZE 32      /* SHA-256 */
-#define API_KEY_NAME_SIZE 65
-#define API_KEY_SCOPES_SIZE 64    /* comma-separated: recharge, read, admin */
-#define REASON_SIZE 128
-#define CHANNEL_SIZE 16
+#define ACCOUNT_CODE_SIZE    65 /* e.g. "subscriber:+8613800138000", "clearing:demo" */
+#define ACCOUNT_KIND_SIZE    24 /* subscriber, clearing, promotion_expense, fee_income, ... */
+#define IDEMPOTENCY_KEY_SIZE 65 /* 1-64 printable ASCII characters */
+#define REQUEST_HASH_SIZE    32 /* SHA-256 */
+#define API_KEY_NAME_SIZE    65
+#define API_KEY_SCOPES_SIZE  64 /* comma-separated: recharge, read, admin */
+#define REASON_SIZE          128
+#define CHANNEL_SIZE         16
 
 /* Account flags. */
 #define ACCOUNT_NO_OVERDRAFT 1 /* the balance may not go below -credit_limit_minor */
@@ -232,8 +232,7 @@ topup_result store_statement(store *st, int64_t account_id, int64_t before_id,
 
 /* Inserts the order with a new id (written to order->id) and its first event
  * (none -> order->status). */
-topup_result store_order_insert(store *st, order_row *order /* IN, OUT: id */,
-                                const char *reason);
+topup_result store_order_insert(store *st, order_row *order /* IN, OUT: id */, const char *reason);
 /* Moves the order from its current status to `to` if the state machine allows it
  * (TOPUP_E_ILLEGAL_TRANSITION otherwise), appending the event. Also stores balance_after and
  * valid_until from order when order->has_balance_after. order->status is updated. */
@@ -253,8 +252,7 @@ topup_result store_orders_list(store *st, const char *msisdn, int64_t before_id,
 /* ---- API keys ---- */
 
 topup_result store_api_key_insert(store *st, const api_key_row *key,
-                                  const uint8_t key_hash[REQUEST_HASH_SIZE],
-                                  int64_t *id /* OUT */);
+                                  const uint8_t key_hash[REQUEST_HASH_SIZE], int64_t *id /* OUT */);
 /* An active (not revoked) key by the SHA-256 of its secret; TOPUP_E_NOT_FOUND otherwise. */
 topup_result store_api_key_find(store *st, const uint8_t key_hash[REQUEST_HASH_SIZE],
                                 api_key_row *key /* OUT */);

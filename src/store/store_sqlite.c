@@ -1318,8 +1318,7 @@ static topup_result report_rows(store *st, statement_id id, store_verify_problem
 }
 
 topup_result store_verify(store *st, store_verify_problem_fn problem, void *context,
-                          int64_t *problem_count, int64_t *transfer_count,
-                          int64_t *account_count)
+                          int64_t *problem_count, int64_t *transfer_count, int64_t *account_count)
 {
     static const statement_id checks[] = {
         S_VERIFY_BALANCES,          /* (1) every balance is its transfers' net */
