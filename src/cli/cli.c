@@ -309,3 +309,31 @@ bool cli_token_valid(const char *text, size_t size)
             return false;
     return true;
 }
+
+bool cli_country_valid(const char *text)
+{
+    return strlen(text) == 2 && text[0] >= 'A' && text[0] <= 'Z' && text[1] >= 'A' &&
+           text[1] <= 'Z';
+}
+
+int cli_session_for_number(const cli_context *ctx, bool write, const char *msisdn,
+                           const char *country, cli_session *session, char e164[E164_SIZE])
+{
+    if (!country)
+        country = CLI_COUNTRY_DEFAULT;
+    if (!cli_country_valid(country))
+        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", country,
+                             "use the two upper-case letters of ISO 3166-1, e.g. CN");
+    int rc = cli_session_open(ctx, write, true, session);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    size_t plan_count;
+    const number_plan *plans = catalog_plans(session->cat, &plan_count);
+    topup_result r = msisdn_normalize(msisdn, plans, plan_count, country, e164, NULL);
+    if (r != TOPUP_OK)
+        return cli_session_end(session, cli_fail(r,
+                                                 "--msisdn '%s' (national numbers are read as %s "
+                                                 "numbers).",
+                                                 msisdn, country));
+    return CLI_CONTINUE;
+}

@@ -125,6 +125,17 @@ int cli_session_commit(cli_session *session);
  * closes the store, and returns exit_code unchanged. */
 int cli_session_end(cli_session *session, int exit_code);
 
+/* Whether text is two upper-case letters (an ISO 3166-1 alpha-2 code's shape). */
+bool cli_country_valid(const char *text);
+
+/* Opens a session with the catalog for one number given on the command line: checks country
+ * (NULL: CLI_COUNTRY_DEFAULT), opens the store (a write transaction when write), and normalises
+ * msisdn with the catalog's plans into e164. CLI_CONTINUE with the session open, or the exit
+ * code with everything closed and the reason printed. */
+int cli_session_for_number(const cli_context *ctx, bool write, const char *msisdn,
+                           const char *country, cli_session *session /* OUT */,
+                           char e164[E164_SIZE] /* OUT */);
+
 /* Prints value as one compact JSON object and a newline on stdout and releases it (steals the
  * reference). Returns CLI_EXIT_OK, or CLI_EXIT_FAILURE when value is NULL (out of memory) or
  * stdout failed. */

@@ -18,12 +18,6 @@ static bool all_digits(const char *text, size_t length_min, size_t length_max)
     return length >= length_min && length <= length_max && strspn(text, "0123456789") == length;
 }
 
-static bool country_valid(const char *text)
-{
-    return strlen(text) == 2 && text[0] >= 'A' && text[0] <= 'Z' && text[1] >= 'A' &&
-           text[1] <= 'Z';
-}
-
 /* Well-formed UTF-8 without control characters: display names end up in JSON and terminals. */
 static bool display_text_valid(const char *text, size_t size)
 {
@@ -89,7 +83,7 @@ int cli_cmd_plan_set(cli_context *ctx, int argc, char **argv)
     const char *trunk = v[O_TRUNK] ? v[O_TRUNK] : "";
     const char *intl = v[O_INTL] ? v[O_INTL] : "00";
     const char *mobile = v[O_MOBILE] ? v[O_MOBILE] : "";
-    if (!country_valid(v[O_COUNTRY]))
+    if (!cli_country_valid(v[O_COUNTRY]))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", v[O_COUNTRY],
                              "use the two upper-case letters of ISO 3166-1, e.g. CN");
     if (!all_digits(v[O_CALLING], 1, sizeof plan.calling_code - 1) || v[O_CALLING][0] == '0')
@@ -194,7 +188,7 @@ int cli_cmd_operator_add(cli_context *ctx, int argc, char **argv)
     if (!display_text_valid(v[O_NAME], sizeof op.name))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "name", v[O_NAME],
                              "a name is 1-96 bytes of UTF-8 without control characters");
-    if (!country_valid(v[O_COUNTRY]))
+    if (!cli_country_valid(v[O_COUNTRY]))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", v[O_COUNTRY],
                              "use the two upper-case letters of ISO 3166-1, e.g. CN");
     if (!currency_find(v[O_CURRENCY]))
@@ -571,7 +565,7 @@ int cli_cmd_portability_set(cli_context *ctx, int argc, char **argv)
         (rc = cli_require(ctx, v[O_OPERATOR], "operator")) != CLI_CONTINUE)
         return rc;
     const char *country = v[O_COUNTRY] ? v[O_COUNTRY] : CLI_COUNTRY_DEFAULT;
-    if (!country_valid(country))
+    if (!cli_country_valid(country))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", country,
                              "use the two upper-case letters of ISO 3166-1, e.g. CN");
 

@@ -18,12 +18,6 @@
 #define HISTORY_LIMIT_MAX     1000
 #define FUNDING_DEFAULT       "clearing:cli"
 
-static bool country_valid(const char *text)
-{
-    return strlen(text) == 2 && text[0] >= 'A' && text[0] <= 'Z' && text[1] >= 'A' &&
-           text[1] <= 'Z';
-}
-
 /* Idempotency keys are 1-64 printable ASCII characters, spaces included. */
 static bool idempotency_key_valid(const char *key)
 {
@@ -185,7 +179,7 @@ int cli_cmd_recharge(cli_context *ctx, int argc, char **argv)
         return cli_usage_error(ctx, "Say what to recharge: --product ID or --amount AMOUNT.");
     const char *country = v[R_COUNTRY] ? v[R_COUNTRY] : CLI_COUNTRY_DEFAULT;
     const char *funding = v[R_FUNDING] ? v[R_FUNDING] : FUNDING_DEFAULT;
-    if (!country_valid(country))
+    if (!cli_country_valid(country))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", country,
                              "use the two upper-case letters of ISO 3166-1, e.g. CN");
     if (v[R_PRODUCT] && !catalog_id_valid(v[R_PRODUCT]))
@@ -242,19 +236,6 @@ int cli_cmd_recharge(cli_context *ctx, int argc, char **argv)
 
 /* ---- balance and history ---- */
 
-/* Normalises --msisdn with the catalog's plans; CLI_CONTINUE or the exit code. */
-static int normalise(const cli_session *session, const char *input, const char *country,
-                     char e164[E164_SIZE])
-{
-    size_t plan_count;
-    const number_plan *plans = catalog_plans(session->cat, &plan_count);
-    topup_result r = msisdn_normalize(input, plans, plan_count, country, e164, NULL);
-    if (r != TOPUP_OK)
-        return cli_fail(r, "--msisdn '%s' (national numbers are read as %s numbers).", input,
-                        country);
-    return CLI_CONTINUE;
-}
-
 static bool status_valid(const char *status)
 {
     return strcmp(status, "active") == 0 || strcmp(status, "suspended") == 0 ||
@@ -276,16 +257,11 @@ int cli_cmd_subscribers_set_status(cli_context *ctx, int argc, char **argv)
     if (!status_valid(v[O_STATUS]))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "status", v[O_STATUS],
                              "use active, suspended or closed");
-    const char *country = v[O_COUNTRY] ? v[O_COUNTRY] : CLI_COUNTRY_DEFAULT;
-    if (!country_valid(country))
-        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", country,
-                             "use the two upper-case letters of ISO 3166-1, e.g. CN");
     cli_session session;
-    if ((rc = cli_session_open(ctx, true, true, &session)) != CLI_CONTINUE)
-        return rc;
     char e164[E164_SIZE];
-    if ((rc = normalise(&session, v[O_MSISDN], country, e164)) != CLI_CONTINUE)
-        return cli_session_end(&session, rc);
+    rc = cli_session_for_number(ctx, true, v[O_MSISDN], v[O_COUNTRY], &session, e164);
+    if (rc != CLI_CONTINUE)
+        return rc;
     subscriber_row sub;
     topup_result r = store_subscriber_get(session.st, e164, &sub);
     /* The balance stays where it is: closing a number is not a refund, which is a transfer of
@@ -315,16 +291,11 @@ int cli_cmd_balance(cli_context *ctx, int argc, char **argv)
         return rc;
     if ((rc = cli_require(ctx, v[O_MSISDN], "msisdn")) != CLI_CONTINUE)
         return rc;
-    const char *country = v[O_COUNTRY] ? v[O_COUNTRY] : CLI_COUNTRY_DEFAULT;
-    if (!country_valid(country))
-        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", country,
-                             "use the two upper-case letters of ISO 3166-1, e.g. CN");
     cli_session session;
-    if ((rc = cli_session_open(ctx, false, true, &session)) != CLI_CONTINUE)
-        return rc;
     char e164[E164_SIZE];
-    if ((rc = normalise(&session, v[O_MSISDN], country, e164)) != CLI_CONTINUE)
-        return cli_session_end(&session, rc);
+    rc = cli_session_for_number(ctx, false, v[O_MSISDN], v[O_COUNTRY], &session, e164);
+    if (rc != CLI_CONTINUE)
+        return rc;
     subscriber_row sub;
     topup_result r = store_subscriber_get(session.st, e164, &sub);
     if (r == TOPUP_E_NOT_FOUND)
@@ -406,20 +377,15 @@ int cli_cmd_history(cli_context *ctx, int argc, char **argv)
         return rc;
     if ((rc = cli_require(ctx, v[O_MSISDN], "msisdn")) != CLI_CONTINUE)
         return rc;
-    const char *country = v[O_COUNTRY] ? v[O_COUNTRY] : CLI_COUNTRY_DEFAULT;
-    if (!country_valid(country))
-        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "country", country,
-                             "use the two upper-case letters of ISO 3166-1, e.g. CN");
     int64_t limit = HISTORY_LIMIT_DEFAULT;
     if (v[O_LIMIT] && !cli_parse_count(v[O_LIMIT], 1, HISTORY_LIMIT_MAX, &limit))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "limit", v[O_LIMIT],
                              "a whole number from 1 to 1000");
     cli_session session;
-    if ((rc = cli_session_open(ctx, false, true, &session)) != CLI_CONTINUE)
-        return rc;
     char e164[E164_SIZE];
-    if ((rc = normalise(&session, v[O_MSISDN], country, e164)) != CLI_CONTINUE)
-        return cli_session_end(&session, rc);
+    rc = cli_session_for_number(ctx, false, v[O_MSISDN], v[O_COUNTRY], &session, e164);
+    if (rc != CLI_CONTINUE)
+        return rc;
     order_row *orders = calloc((size_t)limit, sizeof *orders);
     if (!orders)
         return cli_session_end(&session, cli_fail(TOPUP_E_NOMEM, NULL));

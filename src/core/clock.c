@@ -16,6 +16,17 @@ int64_t clock_monotonic_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+struct timespec clock_deadline_after_ms(int64_t delay_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += delay_ms / 1000;
+    deadline.tv_nsec += (delay_ms % 1000) * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    return deadline;
+}
+
 void clock_format_rfc3339(int64_t unix_seconds, char text[RFC3339_SIZE])
 {
     /* Clamped to what four-digit years can say, so every output parses back. */

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define RFC3339_SIZE      21                    /* "2026-11-25T21:30:00Z" and NUL */
 #define CLOCK_SECONDS_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z, the last 4-digit year */
@@ -12,6 +13,9 @@ int64_t clock_now_seconds(void);
 
 /* Monotonic milliseconds, for latencies and timeouts. */
 int64_t clock_monotonic_ms(void);
+
+/* The CLOCK_REALTIME deadline delay_ms from now, as pthread_cond_timedwait wants it. */
+struct timespec clock_deadline_after_ms(int64_t delay_ms);
 
 /* Formats unix seconds as RFC 3339 UTC, clamped to 1970..CLOCK_SECONDS_MAX. */
 void clock_format_rfc3339(int64_t unix_seconds, char text[RFC3339_SIZE] /* OUT */);

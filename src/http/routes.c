@@ -414,6 +414,40 @@ static json_t *page(json_t *items, bool more, int64_t last_id)
                      more ? json_string(cursor) : json_null());
 }
 
+typedef json_t *(*page_value_fn)(const void *row);
+typedef int64_t (*page_id_fn)(const void *row);
+
+/* Answers one page of rows that were fetched with limit + 1: the extra row, when it came, only
+ * says that there is more, and the cursor is the id of the last row shown. Frees rows. */
+static void answer_page(request *rq, topup_result r, void *rows, size_t count, size_t limit,
+                        size_t row_size, page_value_fn value, page_id_fn id)
+{
+    if (r != TOPUP_OK) {
+        free(rows);
+        answer_result(rq, r, NULL);
+        return;
+    }
+    bool more = count > limit;
+    if (more)
+        count = limit;
+    const char *bytes = rows;
+    json_t *items = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(items, value(bytes + i * row_size));
+    answer_json_value(rq, 200, page(items, more, count ? id(bytes + (count - 1) * row_size) : 0));
+    free(rows);
+}
+
+static json_t *order_page_value(const void *row)
+{
+    return order_value(row);
+}
+
+static int64_t order_page_id(const void *row)
+{
+    return ((const order_row *)row)->id;
+}
+
 static void list_recharges(request *rq)
 {
     int64_t before_id;
@@ -437,19 +471,7 @@ static void list_recharges(request *rq)
                          ? store_orders_list(reader, msisdn_query && *msisdn_query ? e164 : NULL,
                                              before_id, orders, limit + 1, &count)
                          : TOPUP_E_STORAGE;
-    if (r != TOPUP_OK) {
-        free(orders);
-        answer_result(rq, r, NULL);
-        return;
-    }
-    bool more = count > limit;
-    if (more)
-        count = limit;
-    json_t *items = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(items, order_value(&orders[i]));
-    answer_json_value(rq, 200, page(items, more, count ? orders[count - 1].id : 0));
-    free(orders);
+    answer_page(rq, r, orders, count, limit, sizeof *orders, order_page_value, order_page_id);
 }
 
 /* ---- subscribers ---- */
@@ -493,6 +515,16 @@ static json_t *statement_value(const statement_row *row)
                      time_or_null(row->created_at));
 }
 
+static json_t *statement_page_value(const void *row)
+{
+    return statement_value(row);
+}
+
+static int64_t statement_page_id(const void *row)
+{
+    return ((const statement_row *)row)->transfer_id;
+}
+
 static void get_transactions(request *rq)
 {
     int64_t before_id;
@@ -500,24 +532,14 @@ static void get_transactions(request *rq)
     subscriber_row sub;
     if (!page_arguments(rq, &before_id, &limit) || !load_subscriber(rq, &sub))
         return;
+    store *reader = server_reader(rq->srv);
     statement_row *rows = malloc((limit + 1) * sizeof *rows);
     size_t count = 0;
-    topup_result r = rows ? store_statement(server_reader(rq->srv), sub.account_id, before_id, rows,
-                                            limit + 1, &count)
-                          : TOPUP_E_NOMEM;
-    if (r != TOPUP_OK) {
-        free(rows);
-        answer_result(rq, r, NULL);
-        return;
-    }
-    bool more = count > limit;
-    if (more)
-        count = limit;
-    json_t *items = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(items, statement_value(&rows[i]));
-    answer_json_value(rq, 200, page(items, more, count ? rows[count - 1].transfer_id : 0));
-    free(rows);
+    topup_result r =
+        !rows    ? TOPUP_E_NOMEM
+        : reader ? store_statement(reader, sub.account_id, before_id, rows, limit + 1, &count)
+                 : TOPUP_E_STORAGE;
+    answer_page(rq, r, rows, count, limit, sizeof *rows, statement_page_value, statement_page_id);
 }
 
 /* ---- numbers and operators ---- */

@@ -427,11 +427,7 @@ static void *watcher_main(void *argument)
     int64_t purged_ms = 0;
     pthread_mutex_lock(&srv->watch_lock);
     while (!srv->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += CATALOG_POLL_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        struct timespec until = clock_deadline_after_ms(CATALOG_POLL_MS);
         pthread_cond_timedwait(&srv->watch_wake, &srv->watch_lock, &until);
         if (srv->stopping)
             break;

@@ -136,11 +136,7 @@ static void *checkpointer_main(void *argument)
     writer *w = argument;
     pthread_mutex_lock(&w->lock);
     while (!w->checkpointer_stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += CHECKPOINT_INTERVAL_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        struct timespec until = clock_deadline_after_ms(CHECKPOINT_INTERVAL_MS);
         pthread_cond_timedwait(&w->tick, &w->lock, &until);
         pthread_mutex_unlock(&w->lock);
         if (store_checkpoint(w->checkpoint_st, INT_MAX, NULL) != TOPUP_OK)
