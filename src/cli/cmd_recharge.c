@@ -30,19 +30,22 @@ static bool idempotency_key_valid(const char *key)
     return true;
 }
 
-/* The request hash covers what the caller asked for, in normalised form (the E.164 number, the
- * amount in minor units, the effective currency), so a retry that spells the number differently
- * is still the same request, while any change of product, amount or payer is a different one. */
-static void hash_request(const recharge_request *request, const char *product_given,
-                         int64_t amount_given_minor, uint8_t hash[REQUEST_HASH_SIZE])
+enum { R_MSISDN, R_PRODUCT, R_AMOUNT, R_CURRENCY, R_FUNDING, R_KEY, R_COUNTRY, R_COUNT };
+
+/* The request hash covers what the caller asked for, with the number in E.164 so a retry that
+ * spells it differently is still the same request, and nothing the catalog decides (operator,
+ * currency, price): a retry must be recognised before anything is resolved again. */
+static void hash_request(const char *e164, const char *const *v, const char *funding,
+                         uint8_t hash[REQUEST_HASH_SIZE])
 {
     char canonical[512];
-    int length =
-        snprintf(canonical, sizeof canonical,
-                 "topup-cli recharge v1\nmsisdn=%s\nproduct=%s\namount_minor=%lld\n"
-                 "currency=%s\nfunding=%s\n",
-                 request->msisdn, product_given ? product_given : "", (long long)amount_given_minor,
-                 request->currency, request->funding_account);
+    int length = snprintf(canonical, sizeof canonical,
+                          "topup-cli recharge v2\nmsisdn=%s\nproduct=%s\namount=%s\n"
+                          "currency=%s\nfunding=%s\n",
+                          e164, v[R_PRODUCT] ? v[R_PRODUCT] : "", v[R_AMOUNT] ? v[R_AMOUNT] : "",
+                          v[R_CURRENCY] ? v[R_CURRENCY] : "", funding);
+    if (length < 0 || (size_t)length >= sizeof canonical)
+        length = (int)sizeof canonical - 1; /* every part is bounded well below this */
     SHA256((const unsigned char *)canonical, (size_t)length, hash);
 }
 
@@ -115,8 +118,6 @@ static void print_refusal(const recharge_request *request, const recharge_respon
         cli_report(response->result, "The recharge of %s was refused.", request->msisdn);
 }
 
-enum { R_MSISDN, R_PRODUCT, R_AMOUNT, R_CURRENCY, R_FUNDING, R_KEY, R_COUNTRY, R_COUNT };
-
 /* Resolves the number and the product into request inside the session's transaction.
  * CLI_CONTINUE, or the exit code after reporting. */
 static int resolve(const cli_context *ctx, cli_session *session, const char *const *v,
@@ -157,8 +158,37 @@ static int resolve(const cli_context *ctx, cli_session *session, const char *con
         return refuse(ctx, r, "Quoting %s for %s failed.", v[R_PRODUCT] ? v[R_PRODUCT] : "",
                       number.e164);
     recharge_request_set_quote(request, number.e164, op, &quote);
-    hash_request(request, v[R_PRODUCT], amount_minor, request->request_hash);
     return CLI_CONTINUE;
+}
+
+/* Prints the answer (new or replayed) and returns the exit code. */
+static int answer(const cli_context *ctx, const recharge_request *request,
+                  const recharge_response *response)
+{
+    if (ctx->json)
+        printf("%s\n", response->body);
+    if (response->result != TOPUP_OK || response->http_status >= 400) {
+        print_refusal(request, response);
+        return CLI_EXIT_FAILURE;
+    }
+    if (!ctx->json)
+        print_success(request, response);
+    return CLI_EXIT_OK;
+}
+
+/* With --key: hashes the request and looks for the stored answer of an earlier run, before
+ * anything is resolved, so a retry gets its first answer even after the number was ported or
+ * the product withdrawn. A number that does not even normalise is left to resolve() to report. */
+static bool replayed(cli_session *session, const char *const *v, const char *country,
+                     recharge_request *request, recharge_response *response)
+{
+    size_t plan_count;
+    const number_plan *plans = catalog_plans(session->cat, &plan_count);
+    char e164[E164_SIZE];
+    if (msisdn_normalize(v[R_MSISDN], plans, plan_count, country, e164, NULL) != TOPUP_OK)
+        return false;
+    hash_request(e164, v, request->funding_account, request->request_hash);
+    return recharge_replay(session->st, request, response);
 }
 
 int cli_cmd_recharge(cli_context *ctx, int argc, char **argv)
@@ -206,10 +236,14 @@ int cli_cmd_recharge(cli_context *ctx, int argc, char **argv)
     cli_session session;
     if ((rc = cli_session_open(ctx, true, true, &session)) != CLI_CONTINUE)
         return rc;
+    static recharge_response response; /* large; one per process */
+    if (request.idempotency_key[0] && replayed(&session, v, country, &request, &response)) {
+        cli_session_end(&session, CLI_EXIT_OK);
+        return answer(ctx, &request, &response);
+    }
     if ((rc = resolve(ctx, &session, v, country, &request)) != CLI_CONTINUE)
         return cli_session_end(&session, rc);
 
-    static recharge_response response; /* large; one per process */
     recharge_apply(session.st, &request, clock_now_seconds(), &response);
     if (response.http_status >= 500) {
         rc = cli_fail(response.result, "The recharge of %s failed (%s); nothing was changed.",
@@ -222,16 +256,7 @@ int cli_cmd_recharge(cli_context *ctx, int argc, char **argv)
     if ((rc = cli_session_commit(&session)) != CLI_CONTINUE)
         return cli_session_end(&session, rc);
     cli_session_end(&session, CLI_EXIT_OK);
-
-    if (ctx->json)
-        printf("%s\n", response.body);
-    if (response.result != TOPUP_OK || response.http_status >= 400) {
-        print_refusal(&request, &response);
-        return CLI_EXIT_FAILURE;
-    }
-    if (!ctx->json)
-        print_success(&request, &response);
-    return CLI_EXIT_OK;
+    return answer(ctx, &request, &response);
 }
 
 /* ---- balance and history ---- */

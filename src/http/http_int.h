@@ -40,8 +40,6 @@ struct server {
     size_t reader_count;
 };
 
-typedef enum request_phase { PHASE_RECEIVING, PHASE_WAITING, PHASE_ANSWERED } request_phase;
-
 typedef struct request {
     server *srv;
     struct MHD_Connection *connection;
@@ -49,8 +47,9 @@ typedef struct request {
     const char *url;
     int route_index; /* index into the route table, -1 when none matched */
     char param[96];  /* the {param} segment of the path, decoded */
-    request_phase phase;
-    char *body; /* received bytes, NUL-terminated */
+    bool dispatched; /* the body is complete and the handler ran (HTTP thread only) */
+    bool submitted;  /* handed to the writer; the answer is its until resume (HTTP thread only) */
+    char *body;      /* received bytes, NUL-terminated */
     size_t body_size;
     bool body_too_large;
     int64_t started_ms;

@@ -321,6 +321,25 @@ static bool resolve(request *rq, const recharge_fields *fields, recharge_request
     return r == TOPUP_OK;
 }
 
+/* A retry of a request whose answer is stored gets that answer before anything is resolved
+ * again: the number may have been ported or the product withdrawn since, and a retry of a
+ * recharge that went through must never turn into a refusal (the client would then pay again
+ * under a new key). The writer checks the key once more, for a first request still in flight. */
+static bool answered_from_replay(request *rq)
+{
+    store *reader = server_reader(rq->srv);
+    recharge_response *response = &rq->job.response;
+    if (!reader || !recharge_replay(reader, &rq->job.request, response))
+        return false;
+    if (response->replayed)
+        atomic_fetch_add_explicit(&rq->srv->metrics.recharges_replayed, 1, memory_order_relaxed);
+    answer_json(rq, response->http_status, response->body, strlen(response->body));
+    if (response->http_status >= 400)
+        rq->content_type = "application/problem+json";
+    rq->replayed = response->replayed;
+    return true;
+}
+
 static void post_recharge(request *rq)
 {
     const char *type = MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Content-Type");
@@ -336,17 +355,17 @@ static void post_recharge(request *rq)
     if (!body)
         return;
     recharge_fields fields;
-    bool ok =
-        read_fields(rq, body, &fields) && check_amount(rq, &fields) && resolve(rq, &fields, out);
+    bool ok = read_fields(rq, body, &fields);
     if (ok && !hash_request(body, out->request_hash)) {
         answer_result(rq, TOPUP_E_NOMEM, NULL);
         ok = false;
     }
+    out->api_key_id = rq->key.id;
+    ok = ok && !answered_from_replay(rq) && check_amount(rq, &fields) && resolve(rq, &fields, out);
     json_decref(body);
     if (!ok)
         return;
     snprintf(out->channel, sizeof out->channel, "api");
-    out->api_key_id = rq->key.id;
     memcpy(out->funding_account, rq->key.funding_account, sizeof out->funding_account);
     server_submit_write(rq);
 }
@@ -457,6 +476,11 @@ static void list_recharges(request *rq)
     const char *msisdn_query = query(rq, "msisdn");
     char e164[E164_SIZE];
     if (msisdn_query && *msisdn_query) {
+        /* Longer than any number we accept: refused, never cut down to one that fits. */
+        if (strlen(msisdn_query) > MSISDN_INPUT_MAX) {
+            answer_result(rq, TOPUP_E_INVALID_NUMBER, NULL);
+            return;
+        }
         char input[MSISDN_INPUT_MAX + 1];
         snprintf(input, sizeof input, "%s", msisdn_query);
         restore_plus(input);

@@ -74,7 +74,6 @@ static void set_answer(request *rq, int status, const char *content_type, char *
     rq->content_type = content_type;
     rq->answer = owned_body;
     rq->answer_size = body_size;
-    rq->phase = PHASE_ANSWERED;
 }
 
 void answer_json(request *rq, int status, const char *body, size_t body_size)
@@ -136,7 +135,7 @@ void server_submit_write(request *rq)
     rq->job.done = write_done;
     rq->job.context = rq;
     /* Suspend first: the writer may finish and resume before writer_submit even returns. */
-    rq->phase = PHASE_WAITING;
+    rq->submitted = true;
     MHD_suspend_connection(rq->connection);
     topup_result r = writer_submit(rq->srv->writer, &rq->job);
     if (r == TOPUP_OK)
@@ -361,15 +360,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *context = rq;
         return rq ? MHD_YES : MHD_NO;
     }
-    if (rq->phase == PHASE_RECEIVING && *upload_data_size) {
+    if (!rq->dispatched && *upload_data_size) {
         receive(rq, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (rq->phase == PHASE_RECEIVING)
+    if (!rq->dispatched) {
+        rq->dispatched = true;
         dispatch(rq);
-    if (rq->phase == PHASE_WAITING)
-        return MHD_YES;
+        /* Once submitted, the answer is the writer thread's until it resumes the connection;
+         * libmicrohttpd calls again only after that, so nothing of it is read here before. */
+        if (rq->submitted)
+            return MHD_YES;
+    }
     return send_answer(rq);
 }
 
@@ -542,9 +545,12 @@ void server_stop(server *srv)
      * libmicrohttpd must not be stopped while a connection is suspended. */
     if (srv->daemon)
         MHD_quiesce_daemon(srv->daemon);
-    writer_stop(srv->writer);
+    writer_drain(srv->writer);
+    /* Keep-alive connections are still served until here: they may still submit (and get 503)
+     * or scrape /metrics, so the writer is freed only after the HTTP threads are gone. */
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
+    writer_stop(srv->writer);
     if (srv->watcher_running) {
         pthread_mutex_lock(&srv->watch_lock);
         srv->stopping = true;

@@ -196,9 +196,9 @@ static void answer_error(recharge_response *response, topup_result result)
                    sizeof response->body);
 }
 
-/* A known key: the same request gets the first answer again, another request is refused. */
-static bool replay(store *st, const recharge_request *request, recharge_response *response)
+bool recharge_replay(store *st, const recharge_request *request, recharge_response *response)
 {
+    memset(response, 0, sizeof *response);
     idempotency_row stored;
     topup_result r =
         store_idempotency_get(st, request->api_key_id, request->idempotency_key, &stored);
@@ -233,7 +233,7 @@ void recharge_apply(store *st, const recharge_request *request, int64_t now,
 {
     memset(response, 0, sizeof *response);
     bool keyed = request->idempotency_key[0] != '\0';
-    if (keyed && replay(st, request, response))
+    if (keyed && recharge_replay(st, request, response))
         return;
 
     topup_result r = store_savepoint(st);

@@ -41,6 +41,14 @@ typedef struct recharge_response {
 void recharge_request_set_quote(recharge_request *request, const char *msisdn,
                                 const operator_info *op, const product_quote *quote);
 
+/* For a request whose idempotency key (scoped by api_key_id) was seen before: fills the response
+ * with the stored first answer when request_hash matches, or the 409 idempotency_key_reused
+ * refusal when it does not, and returns true. Returns false when the key is new. Needs only
+ * idempotency_key, api_key_id and request_hash, so callers check it before resolving anything
+ * else: a retry must get its first answer even after the catalog or the number has changed. */
+bool recharge_replay(store *st, const recharge_request *request,
+                     recharge_response *response /* OUT */);
+
 /* Applies one recharge inside the caller's open transaction, in its own savepoint: replays the
  * stored answer for a known idempotency key, refuses a reused key with another request, else
  * creates the order, moves the money, extends validity and stores the answer under the key.

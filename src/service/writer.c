@@ -186,20 +186,30 @@ topup_result writer_start(const char *db_path, size_t queue_size_max, size_t bat
     return TOPUP_OK;
 }
 
-void writer_stop(writer *w)
+void writer_drain(writer *w)
 {
     if (!w)
         return;
     pthread_mutex_lock(&w->lock);
+    bool already = w->stopping;
     w->stopping = true;
     pthread_cond_signal(&w->nonempty);
     pthread_mutex_unlock(&w->lock);
+    if (already)
+        return;
     pthread_join(w->thread, NULL);
     pthread_mutex_lock(&w->lock);
     w->checkpointer_stopping = true;
     pthread_cond_signal(&w->tick);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->checkpointer, NULL);
+}
+
+void writer_stop(writer *w)
+{
+    if (!w)
+        return;
+    writer_drain(w);
     store_close(w->st);
     store_close(w->checkpoint_st);
     pthread_mutex_destroy(&w->lock);

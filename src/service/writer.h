@@ -41,7 +41,12 @@ typedef struct writer writer;
 topup_result writer_start(const char *db_path, size_t queue_size_max, size_t batch_size_max,
                           writer **out /* OUT */);
 
-/* Drains what is queued, stops the thread and closes the connection. */
+/* Refuses new jobs (writer_submit answers TOPUP_E_BUSY), answers everything queued and stops
+ * the threads, but keeps the writer allocated, so callers that may still submit or read stats
+ * (HTTP threads finishing their connections) stay safe until writer_stop. */
+void writer_drain(writer *w);
+
+/* Drains (if not done yet), closes the connections and frees the writer. */
 void writer_stop(writer *w);
 
 /* Queues a job; TOPUP_E_BUSY when the queue is full (the job stays the caller's). */
