@@ -11,8 +11,11 @@
 
 int64_t clock_now_seconds(void);
 
-/* Monotonic milliseconds, for latencies and timeouts. */
+/* Monotonic milliseconds, for timeouts. */
 int64_t clock_monotonic_ms(void);
+
+/* Monotonic microseconds, for latencies (a request often takes less than a millisecond). */
+int64_t clock_monotonic_us(void);
 
 /* The CLOCK_REALTIME deadline delay_ms from now, as pthread_cond_timedwait wants it. */
 struct timespec clock_deadline_after_ms(int64_t delay_ms);

@@ -52,9 +52,9 @@ typedef struct request {
     char *body;      /* received bytes, NUL-terminated */
     size_t body_size;
     bool body_too_large;
-    int64_t started_ms;
-    api_key_row key; /* the caller, once authenticated */
-    writer_job job;  /* the write, while it is queued or being committed */
+    int64_t started_us; /* monotonic, for the latency histogram */
+    api_key_row key;    /* the caller, once authenticated */
+    writer_job job;     /* the write, while it is queued or being committed */
 
     int status;   /* the answer */
     char *answer; /* malloc'd answer body */

@@ -62,12 +62,16 @@ static uint64_t load(const atomic_uint_fast64_t *counter)
     return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
-static void render_route(text *t, const route_metrics *r, const char *name)
+static void render_requests(text *t, const route_metrics *r, const char *name)
 {
     for (int c = 0; c < METRICS_STATUS_CLASSES; c++)
         if (load(&r->requests[c]))
             append(t, "topup_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n", name, c + 1,
                    (unsigned long long)load(&r->requests[c]));
+}
+
+static void render_latency(text *t, const route_metrics *r, const char *name)
+{
     if (!load(&r->latency_count))
         return;
     uint64_t cumulative = 0;
@@ -84,6 +88,17 @@ static void render_route(text *t, const route_metrics *r, const char *name)
            (double)load(&r->latency_sum_us) / 1e6);
     append(t, "topup_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
            (unsigned long long)load(&r->latency_count));
+}
+
+typedef void (*render_route_fn)(text *t, const route_metrics *r, const char *name);
+
+/* One metric family over every route: the text format wants a family's lines together. */
+static void render_family(text *t, const metrics *m, const char *const *route_names,
+                          size_t route_count, render_route_fn render)
+{
+    for (size_t i = 0; i < route_count && i < METRICS_ROUTES_MAX; i++)
+        render(t, &m->routes[i], route_names[i]);
+    render(t, &m->routes[METRICS_ROUTES_MAX], "unmatched");
 }
 
 static void render_writer(text *t, const writer_stats *w)
@@ -113,10 +128,9 @@ char *metrics_render(const metrics *m, const char *const *route_names, size_t ro
     if (!t.data)
         return NULL;
     append(&t, "# TYPE topup_http_requests_total counter\n");
+    render_family(&t, m, route_names, route_count, render_requests);
     append(&t, "# TYPE topup_http_request_duration_seconds histogram\n");
-    for (size_t i = 0; i < route_count && i < METRICS_ROUTES_MAX; i++)
-        render_route(&t, &m->routes[i], route_names[i]);
-    render_route(&t, &m->routes[METRICS_ROUTES_MAX], "unmatched");
+    render_family(&t, m, route_names, route_count, render_latency);
     append(&t, "# TYPE topup_recharges_total counter\n");
     append(&t, "topup_recharges_total{result=\"succeeded\"} %llu\n",
            (unsigned long long)load(&m->recharges_succeeded));

@@ -322,7 +322,7 @@ static request *request_new(server *srv, struct MHD_Connection *connection, cons
     rq->method = method;
     rq->url = url;
     rq->route_index = -1;
-    rq->started_ms = clock_monotonic_ms();
+    rq->started_us = clock_monotonic_us();
     rq->content_type = "application/json";
     const char *length =
         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -385,7 +385,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     request *rq = *context;
     if (!rq)
         return;
-    int64_t latency_us = (clock_monotonic_ms() - rq->started_ms) * 1000;
+    int64_t latency_us = clock_monotonic_us() - rq->started_us;
     metrics_observe(&srv->metrics, rq->route_index, rq->status ? rq->status : 500, latency_us);
     free(rq->body);
     free(rq->answer);
