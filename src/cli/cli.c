@@ -119,7 +119,7 @@ int cli_parse(cli_context *ctx, int argc, char **argv, const cli_option *options
 
     /* --help wins over any mistake on the same line, so it always prints usage and exits 0;
      * the first mistake is remembered and reported only when --help was not given. */
-    bool help = false;
+    bool help = false, db_given = false;
     char mistake[160] = "";
     optind = 1;
     opterr = 0;
@@ -128,11 +128,19 @@ int cli_parse(cli_context *ctx, int argc, char **argv, const cli_option *options
         if (opt == CLI_OPTION_HELP || opt == 'h') {
             help = true;
         } else if (opt == CLI_OPTION_DB) {
+            /* A repeated option is refused, never silently overridden: "--msisdn A ... --msisdn
+             * B" must not recharge B when the operator read A. */
+            if (db_given && mistake[0] == '\0')
+                snprintf(mistake, sizeof mistake, "The option --db is given twice.");
+            db_given = true;
             ctx->db_path = optarg;
         } else if (opt == CLI_OPTION_JSON) {
             ctx->json = true;
         } else if (opt >= CLI_OPTION_BASE && opt < CLI_OPTION_BASE + (int)option_count) {
             size_t index = (size_t)(opt - CLI_OPTION_BASE);
+            if (values[index] && mistake[0] == '\0')
+                snprintf(mistake, sizeof mistake, "The option --%.32s is given twice.",
+                         options[index].name);
             values[index] = options[index].has_value ? optarg : "";
         } else if (mistake[0] == '\0') {
             const char *given = argv[optind - 1];

@@ -305,6 +305,14 @@ int cli_cmd_range_add(cli_context *ctx, int argc, char **argv)
                                "The prefix %s does not start with +%s, the calling code of %s "
                                "where %s's numbers are.",
                                range.prefix, plan ? plan->calling_code : "?", op->country, op->id));
+    /* A prefix longer than the plan's longest number could never match one. */
+    if (strlen(range.prefix) > strlen(plan->calling_code) + (size_t)plan->nsn_length_max)
+        return cli_session_end(
+            &session,
+            cli_fail(TOPUP_E_INVALID_ARGUMENT,
+                     "The prefix %s is longer than any %s number (+%s and at most %d "
+                     "digits).",
+                     range.prefix, op->country, plan->calling_code, plan->nsn_length_max));
     topup_result r = store_range_add(session.st, &range);
     if (r == TOPUP_E_ALREADY_EXISTS)
         return cli_session_end(
@@ -385,7 +393,28 @@ static int read_amounts(const cli_context *ctx, const char *const *v, const char
     if (!fixed && (product->max_minor - product->min_minor) % product->step_minor != 0)
         return cli_usage_error(ctx, "--max %s is not --min %s plus a whole number of --step %s.",
                                v[P_MAX], v[P_MIN], v[P_STEP]);
+    /* The same bound as --price-percent: a price over ten times the face value is a typo. */
+    int64_t price_max = PRICE_BASIS_POINTS_MAX / 10000; /* times the face value */
+    if (fixed && product->face_minor <= INT64_MAX / price_max &&
+        product->price_minor > product->face_minor * price_max)
+        return cli_usage_error(ctx, "--price %s is more than 1000%% of --face %s.", v[P_PRICE],
+                               v[P_FACE]);
     return CLI_CONTINUE;
+}
+
+/* A range product whose smallest face value prices to nothing could never be sold: the quote
+ * refuses a zero price. */
+static int check_range_sellable(const cli_context *ctx, const product_info *product)
+{
+    int64_t price_minor = 0;
+    if (product->kind == PRODUCT_FIXED ||
+        (money_apply_basis_points(product->min_minor, product->price_basis_points, &price_minor) ==
+             TOPUP_OK &&
+         price_minor > 0))
+        return CLI_CONTINUE;
+    return cli_usage_error(ctx,
+                           "At --min the price rounds to nothing; raise --min or --price-percent "
+                           "so every face value costs at least one minor unit.");
 }
 
 static json_t *product_json(const product_info *p, const char *currency)
@@ -487,7 +516,8 @@ int cli_cmd_product_add(cli_context *ctx, int argc, char **argv)
         return cli_session_end(&session, CLI_EXIT_FAILURE);
     char currency[CURRENCY_CODE_SIZE];
     snprintf(currency, sizeof currency, "%s", op->currency);
-    if ((rc = read_amounts(ctx, v, currency, &product)) != CLI_CONTINUE)
+    if ((rc = read_amounts(ctx, v, currency, &product)) != CLI_CONTINUE ||
+        (rc = check_range_sellable(ctx, &product)) != CLI_CONTINUE)
         return cli_session_end(&session, rc);
     topup_result r = store_product_add(session.st, &product);
     if (r == TOPUP_E_ALREADY_EXISTS)

@@ -245,7 +245,9 @@ static bool check_line(import_state *state, cli_session *session, const char *co
     }
     if (state->column_count == 4 && fields[3][0] != '\0' &&
         !clock_parse_rfc3339(fields[3], &row.valid_until)) {
-        bad_line(state, line_number, "valid_until '%.32s': invalid_request: use a date YYYY-MM-DD.",
+        bad_line(state, line_number,
+                 "valid_until '%.32s': invalid_request: use a date YYYY-MM-DD or an RFC 3339 UTC "
+                 "time YYYY-MM-DDTHH:MM:SSZ.",
                  fields[3]);
         return true;
     }

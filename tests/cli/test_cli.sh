@@ -244,6 +244,27 @@ check "range add refuses a prefix of another country" eval 'status_is 1 && err_h
 run recharge --msisdn 17000000001 --amount 50.00
 check "a number in the new range recharges through the new operator" \
     eval 'status_is 0 && out_has "order" && "$topup" history --msisdn 17000000001 --json --db "$db" | jq -e ".orders[0].operator == \"mvno1\"" >/dev/null'
+run range add --prefix 8617000001 --operator cucc
+check "a longer range of another operator is accepted" status_is 0
+run recharge --msisdn 17000001234 --amount 50.00
+check "the longest matching range wins: a number in the sub-range goes to its operator" \
+    eval 'status_is 0 && "$topup" history --msisdn 17000001234 --json --db "$db" | jq -e ".orders[0].operator == \"cucc\"" >/dev/null'
+run recharge --msisdn 17000002000 --amount 50.00
+check "a number outside the sub-range stays with the shorter range's operator" \
+    eval 'status_is 0 && "$topup" history --msisdn 17000002000 --json --db "$db" | jq -e ".orders[0].operator == \"mvno1\"" >/dev/null'
+run range add --prefix 861700000012345 --operator cucc
+check "range add refuses a prefix longer than any number of the plan" \
+    eval 'status_is 1 && err_has "longer than any CN number"'
+run product add --id mvno1-dear --operator mvno1 --face 10 --price 100.01 --validity-days 30
+check "product add refuses a price over 1000% of the face" eval 'status_is 2 && err_has "1000%"'
+run product add --id mvno1-free --operator mvno1 --min 0.01 --max 1.00 --step 0.01 --price-percent 0.01 --validity-days 30
+check "product add refuses a range whose cheapest face prices to nothing" \
+    eval 'status_is 2 && err_has "rounds to nothing"'
+run recharge --msisdn 13800138000 --amount 10 --msisdn 13900139555
+check "a repeated option is refused, not overridden (exit 2, names it, credits nobody)" \
+    eval 'status_is 2 && err_has "msisdn is given twice" && [ "$(balance_minor 13900139555)" = none ]'
+run verify
+check "verify is OK after the catalog changes" eval 'status_is 0 && out_has "^verify: OK"'
 run portability set --msisdn 13800138001 --operator cucc
 check "portability set exits 0" eval 'status_is 0 && out_has "cucc"'
 run recharge --msisdn 13800138001 --product cucc-10
