@@ -55,7 +55,7 @@ struct cli_context {
 const char *cli_command_name(const cli_context *ctx);
 
 /* Parses argv with getopt_long: the common options into ctx, option i of options into
- * values[i] (NULL when not given; a later repetition wins), and the positional arguments into
+ * values[i] (NULL when not given; a repeated option is a usage error), and the positional arguments into
  * positionals (at most positional_count_max; *positional_count may be NULL when none are
  * accepted). Returns CLI_CONTINUE to run the command, CLI_EXIT_OK after printing --help, or
  * CLI_EXIT_USAGE after reporting an unknown option, a missing value or an extra argument.
@@ -180,6 +180,8 @@ int cli_cmd_history(cli_context *ctx, int argc, char **argv);
 
 int cli_cmd_subscribers_import(cli_context *ctx, int argc, char **argv);
 int cli_cmd_subscribers_set_status(cli_context *ctx, int argc, char **argv);
+int cli_cmd_pay_verify_notify(cli_context *ctx, int argc, char **argv);
+int cli_cmd_pay_sign(cli_context *ctx, int argc, char **argv);
 
 /* How much cli_demo_load wrote. */
 typedef struct cli_demo_counts {

@@ -108,6 +108,24 @@ static const cli_command commands[] = {
      "Usage: topup verify\n"
      "Recomputes every balance from the transfers, checks each currency sums to zero and that\n"
      "every succeeded order has exactly its transfers. Exits 1 when a problem is found.\n"},
+    {"pay", "verify-notify", cli_cmd_pay_verify_notify,
+     "say whether a raw payment notification is genuine and what it says",
+     "Usage: topup pay verify-notify PROVIDER --key FILE [--apiv3-key FILE] [--serial SERIAL]\n"
+     "PROVIDER is alipay, wechat or card. The notification is read on standard input: the form\n"
+     "body for alipay; 'Name: value' header lines, a blank line and the body for wechat and card.\n"
+     "  --key FILE        alipay: Alipay's public key; wechat: the platform certificate or public\n"
+     "                    key; card: the webhook secret (a file only its owner can read)\n"
+     "  --apiv3-key FILE  wechat: the APIv3 key, to decrypt and show the resource\n"
+     "  --serial SERIAL   wechat: the platform certificate serial the notification must name\n"
+     "Exits 0 when genuine (and prints what it says), 1 when not (and says why).\n"},
+    {"pay", "sign", cli_cmd_pay_sign, "show the signature topup sends with a provider request",
+     "Usage: topup pay sign PROVIDER --key FILE [options]\n"
+     "  alipay: standard input is a JSON object of the request's string parameters; prints sign\n"
+     "  wechat: --mchid ID --serial SERIAL --method M --url PATH --nonce N [--timestamp T];\n"
+     "          standard input is the body; prints the Authorization header value\n"
+     "  card:   [--timestamp T]; standard input is the body; prints the Stripe-Signature value\n"
+     "  --key FILE        the private key (alipay, wechat) or the webhook secret (card), mode "
+     "600\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
