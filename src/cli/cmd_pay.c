@@ -61,13 +61,17 @@ static char *split_headers(char *data, notify_header *headers, size_t *header_co
     }
 }
 
-static int key_error(topup_result r, const char *option, const char *path)
+/* what: "PEM key" for keys and certificates, "secret" for the webhook secret and APIv3 key. */
+static int key_error(topup_result r, const char *option, const char *path, const char *what)
 {
-    return cli_fail(r, "--%s %s: %s", option, path,
-                    r == TOPUP_E_IO ? "cannot be read"
-                    : r == TOPUP_E_INVALID_ARGUMENT
-                        ? "is not a usable PEM key, or is readable by group or others (chmod 600)"
-                        : "could not be loaded");
+    if (r == TOPUP_E_IO)
+        return cli_fail(r, "--%s %s: cannot be read.", option, path);
+    if (r == TOPUP_E_INVALID_ARGUMENT)
+        return cli_fail(r,
+                        "--%s %s: is not a usable %s, or is readable by group or others "
+                        "(chmod 600).",
+                        option, path, what);
+    return cli_fail(r, "--%s %s: could not be loaded.", option, path);
 }
 
 static int report(const cli_context *ctx, const char *provider, notify_result *result)
@@ -97,7 +101,7 @@ static int verify(const cli_context *ctx, const char *provider, char *data, size
         EVP_PKEY *key;
         topup_result r = notify_load_public_key(key_path, &key);
         if (r != TOPUP_OK)
-            return key_error(r, "key", key_path);
+            return key_error(r, "key", key_path, "PEM key");
         r = alipay_verify_notification(data, size, key, &result);
         EVP_PKEY_free(key);
         return r == TOPUP_OK ? report(ctx, provider, &result) : cli_fail(r, NULL);
@@ -114,7 +118,7 @@ static int verify(const cli_context *ctx, const char *provider, char *data, size
         char secret[SECRET_SIZE_MAX];
         topup_result r = notify_load_secret(key_path, secret, sizeof secret);
         if (r != TOPUP_OK)
-            return key_error(r, "key", key_path);
+            return key_error(r, "key", key_path, "secret");
         const char *signature = notify_header_get(headers, header_count, "Stripe-Signature");
         if (!signature)
             return cli_fail(TOPUP_E_INVALID_ARGUMENT, "There is no Stripe-Signature header.");
@@ -126,11 +130,11 @@ static int verify(const cli_context *ctx, const char *provider, char *data, size
     EVP_PKEY *key;
     topup_result r = notify_load_public_key(key_path, &key);
     if (r != TOPUP_OK)
-        return key_error(r, "key", key_path);
+        return key_error(r, "key", key_path, "PEM key");
     char apiv3[SECRET_SIZE_MAX];
     if (apiv3_path && (r = notify_load_secret(apiv3_path, apiv3, sizeof apiv3)) != TOPUP_OK) {
         EVP_PKEY_free(key);
-        return key_error(r, "apiv3-key", apiv3_path);
+        return key_error(r, "apiv3-key", apiv3_path, "secret");
     }
     if (apiv3_path && strlen(apiv3) != WECHATPAY_APIV3_KEY_SIZE) {
         EVP_PKEY_free(key);
@@ -202,7 +206,7 @@ static int sign_alipay(const char *key_path, const char *data)
     topup_result r = notify_load_private_key(key_path, &key);
     if (r != TOPUP_OK) {
         json_decref(params);
-        return key_error(r, "key", key_path);
+        return key_error(r, "key", key_path, "PEM key");
     }
     char *signature = NULL;
     r = alipay_sign_params(params, key, &signature);
@@ -254,7 +258,7 @@ int cli_cmd_pay_sign(cli_context *ctx, int argc, char **argv)
         topup_result r = notify_load_secret(v[O_KEY], secret, sizeof secret);
         if (r != TOPUP_OK) {
             free(data);
-            return key_error(r, "key", v[O_KEY]);
+            return key_error(r, "key", v[O_KEY], "secret");
         }
         char *header = NULL;
         r = card_sign_webhook(data, size, secret, timestamp, &header);
@@ -271,7 +275,7 @@ int cli_cmd_pay_sign(cli_context *ctx, int argc, char **argv)
         topup_result r = notify_load_private_key(v[O_KEY], &key);
         if (r != TOPUP_OK) {
             free(data);
-            return key_error(r, "key", v[O_KEY]);
+            return key_error(r, "key", v[O_KEY], "PEM key");
         }
         char *header = NULL;
         r = wechatpay_authorization(v[O_MCHID], v[O_SERIAL], key, v[O_METHOD], v[O_URL], data,
