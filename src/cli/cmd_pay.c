@@ -81,7 +81,8 @@ static int report(const cli_context *ctx, const char *provider, notify_result *r
         rc = cli_fail(TOPUP_E_INVALID_ARGUMENT, "The %s notification is NOT genuine: %s", provider,
                       result->reason);
     } else if (ctx->json) {
-        rc = cli_json_print(json_incref(result->fields));
+        /* A genuine notification may have an empty body: that says nothing, not "no memory". */
+        rc = cli_json_print(result->fields ? json_incref(result->fields) : json_object());
     } else {
         char *text =
             result->fields ? json_dumps(result->fields, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
@@ -120,8 +121,10 @@ static int verify(const cli_context *ctx, const char *provider, char *data, size
         if (r != TOPUP_OK)
             return key_error(r, "key", key_path, "secret");
         const char *signature = notify_header_get(headers, header_count, "Stripe-Signature");
-        if (!signature)
+        if (!signature) {
+            OPENSSL_cleanse(secret, sizeof secret);
             return cli_fail(TOPUP_E_INVALID_ARGUMENT, "There is no Stripe-Signature header.");
+        }
         r = card_verify_webhook(signature, body, body_size, secret, clock_now_seconds(),
                                 CARD_WEBHOOK_TOLERANCE_S, &result);
         OPENSSL_cleanse(secret, sizeof secret);
@@ -137,6 +140,7 @@ static int verify(const cli_context *ctx, const char *provider, char *data, size
         return key_error(r, "apiv3-key", apiv3_path, "secret");
     }
     if (apiv3_path && strlen(apiv3) != WECHATPAY_APIV3_KEY_SIZE) {
+        OPENSSL_cleanse(apiv3, sizeof apiv3);
         EVP_PKEY_free(key);
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "--apiv3-key %s: the APIv3 key is 32 characters.",
                         apiv3_path);
@@ -251,6 +255,11 @@ int cli_cmd_pay_sign(cli_context *ctx, int argc, char **argv)
     if (!data)
         return cli_fail(too_large ? TOPUP_E_INVALID_ARGUMENT : TOPUP_E_NOMEM,
                         too_large ? "The message is larger than 64 KiB." : NULL);
+    /* The signers take C strings; a NUL inside would sign less than was read. */
+    if (memchr(data, '\0', size)) {
+        free(data);
+        return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The message contains a NUL byte.");
+    }
     if (strcmp(provider[0], "alipay") == 0) {
         rc = sign_alipay(v[O_KEY], data);
     } else if (strcmp(provider[0], "card") == 0) {

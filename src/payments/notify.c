@@ -1,6 +1,7 @@
 /* Key and secret loading shared by the provider modules, and small notification helpers. */
 #include "payments/notify.h"
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
@@ -10,16 +11,24 @@
 
 #define KEY_FILE_SIZE_MAX (64 * 1024) /* a PEM key or certificate is a few KiB */
 
-/* Payment keys and secrets sign or prove money movements: a file others can read is refused. */
+/* Payment keys and secrets sign or prove money movements: a file others can read is refused.
+ * The mode is checked on the opened file (fstat), so the file cannot be swapped between the
+ * check and the read, and the stream is unbuffered so no copy of the key lingers in a stdio
+ * buffer after it is closed. */
 static topup_result open_private(const char *path, FILE **file)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return TOPUP_E_IO;
-    if ((st.st_mode & 077) != 0 || st.st_size > KEY_FILE_SIZE_MAX)
-        return TOPUP_E_INVALID_ARGUMENT;
     *file = fopen(path, "r");
-    return *file ? TOPUP_OK : TOPUP_E_IO;
+    if (!*file)
+        return TOPUP_E_IO;
+    struct stat st;
+    if (fstat(fileno(*file), &st) != 0 || (st.st_mode & 077) != 0 ||
+        st.st_size > KEY_FILE_SIZE_MAX) {
+        fclose(*file);
+        *file = NULL;
+        return TOPUP_E_INVALID_ARGUMENT;
+    }
+    setvbuf(*file, NULL, _IONBF, 0);
+    return TOPUP_OK;
 }
 
 topup_result notify_load_public_key(const char *path, EVP_PKEY **key)
@@ -66,7 +75,11 @@ topup_result notify_load_secret(const char *path, char *secret, size_t secret_si
     while (length > 0 && (secret[length - 1] == '\n' || secret[length - 1] == '\r'))
         length--;
     secret[length] = '\0';
-    return length == 0 || more ? TOPUP_E_INVALID_ARGUMENT : TOPUP_OK;
+    if (length == 0 || more) {
+        OPENSSL_cleanse(secret, secret_size);
+        return TOPUP_E_INVALID_ARGUMENT;
+    }
+    return TOPUP_OK;
 }
 
 const char *notify_header_get(const notify_header *headers, size_t header_count, const char *name)
