@@ -159,28 +159,47 @@ static bool provider_known(const char *provider)
            strcmp(provider, "card") == 0;
 }
 
+/* The common start of both verbs: their options, then exactly one known provider and --key.
+ * Option O_KEY must be index 0. CLI_CONTINUE, or the exit code after reporting. */
+static int pay_start(cli_context *ctx, int argc, char **argv, const cli_option *options,
+                     size_t option_count, const char **v, const char **provider)
+{
+    char *positionals[1];
+    size_t positional_count = 0;
+    int rc =
+        cli_parse(ctx, argc, argv, options, option_count, v, positionals, 1, &positional_count);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (positional_count != 1 || !provider_known(positionals[0]))
+        return cli_usage_error(ctx, "Name the provider: alipay, wechat or card.");
+    *provider = positionals[0];
+    return cli_require(ctx, v[0], "key");
+}
+
+/* Reads the message on standard input; CLI_CONTINUE with *data the caller's to free. */
+static int read_message(char **data, size_t *size)
+{
+    bool too_large;
+    *data = read_stdin(size, &too_large);
+    if (*data)
+        return CLI_CONTINUE;
+    return cli_fail(too_large ? TOPUP_E_INVALID_ARGUMENT : TOPUP_E_NOMEM,
+                    too_large ? "The message is larger than 64 KiB." : NULL);
+}
+
 int cli_cmd_pay_verify_notify(cli_context *ctx, int argc, char **argv)
 {
     enum { O_KEY, O_APIV3, O_SERIAL, O_COUNT };
     static const cli_option options[O_COUNT] = {
         {"key", true}, {"apiv3-key", true}, {"serial", true}};
     const char *v[O_COUNT];
-    char *provider[1];
-    size_t provider_count = 0;
-    int rc = cli_parse(ctx, argc, argv, options, O_COUNT, v, provider, 1, &provider_count);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    if (provider_count != 1 || !provider_known(provider[0]))
-        return cli_usage_error(ctx, "Name the provider: alipay, wechat or card.");
-    if ((rc = cli_require(ctx, v[O_KEY], "key")) != CLI_CONTINUE)
-        return rc;
+    const char *provider;
+    char *data;
     size_t size;
-    bool too_large;
-    char *data = read_stdin(&size, &too_large);
-    if (!data)
-        return cli_fail(too_large ? TOPUP_E_INVALID_ARGUMENT : TOPUP_E_NOMEM,
-                        too_large ? "The notification is larger than 64 KiB." : NULL);
-    rc = verify(ctx, provider[0], data, size, v[O_KEY], v[O_APIV3], v[O_SERIAL]);
+    int rc = pay_start(ctx, argc, argv, options, O_COUNT, v, &provider);
+    if (rc != CLI_CONTINUE || (rc = read_message(&data, &size)) != CLI_CONTINUE)
+        return rc;
+    rc = verify(ctx, provider, data, size, v[O_KEY], v[O_APIV3], v[O_SERIAL]);
     free(data);
     return rc;
 }
@@ -236,33 +255,26 @@ int cli_cmd_pay_sign(cli_context *ctx, int argc, char **argv)
         {"key", true}, {"mchid", true},     {"serial", true}, {"method", true},
         {"url", true}, {"timestamp", true}, {"nonce", true}};
     const char *v[O_COUNT];
-    char *provider[1];
-    size_t provider_count = 0;
-    int rc = cli_parse(ctx, argc, argv, options, O_COUNT, v, provider, 1, &provider_count);
+    const char *provider;
+    int rc = pay_start(ctx, argc, argv, options, O_COUNT, v, &provider);
     if (rc != CLI_CONTINUE)
-        return rc;
-    if (provider_count != 1 || !provider_known(provider[0]))
-        return cli_usage_error(ctx, "Name the provider: alipay, wechat or card.");
-    if ((rc = cli_require(ctx, v[O_KEY], "key")) != CLI_CONTINUE)
         return rc;
     int64_t timestamp = clock_now_seconds();
     if (v[O_TIMESTAMP] && !parse_timestamp(v[O_TIMESTAMP], &timestamp))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "timestamp", v[O_TIMESTAMP],
                              "unix seconds");
+    char *data;
     size_t size;
-    bool too_large;
-    char *data = read_stdin(&size, &too_large);
-    if (!data)
-        return cli_fail(too_large ? TOPUP_E_INVALID_ARGUMENT : TOPUP_E_NOMEM,
-                        too_large ? "The message is larger than 64 KiB." : NULL);
+    if ((rc = read_message(&data, &size)) != CLI_CONTINUE)
+        return rc;
     /* The signers take C strings; a NUL inside would sign less than was read. */
     if (memchr(data, '\0', size)) {
         free(data);
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The message contains a NUL byte.");
     }
-    if (strcmp(provider[0], "alipay") == 0) {
+    if (strcmp(provider, "alipay") == 0) {
         rc = sign_alipay(v[O_KEY], data);
-    } else if (strcmp(provider[0], "card") == 0) {
+    } else if (strcmp(provider, "card") == 0) {
         char secret[SECRET_SIZE_MAX];
         topup_result r = notify_load_secret(v[O_KEY], secret, sizeof secret);
         if (r != TOPUP_OK) {
