@@ -271,8 +271,9 @@ int cli_cmd_operator_list(cli_context *ctx, int argc, char **argv)
 
 int cli_cmd_range_add(cli_context *ctx, int argc, char **argv)
 {
-    enum { O_PREFIX, O_OPERATOR, O_COUNT };
-    static const cli_option options[O_COUNT] = {{"prefix", true}, {"operator", true}};
+    enum { O_PREFIX, O_OPERATOR, O_FORCE, O_COUNT };
+    static const cli_option options[O_COUNT] = {
+        {"prefix", true}, {"operator", true}, {"force", false}};
     const char *v[O_COUNT];
     int rc = cli_parse(ctx, argc, argv, options, O_COUNT, v, NULL, 0, NULL);
     if (rc != CLI_CONTINUE)
@@ -313,7 +314,20 @@ int cli_cmd_range_add(cli_context *ctx, int argc, char **argv)
                      "The prefix %s is longer than any %s number (+%s and at most %d "
                      "digits).",
                      range.prefix, op->country, plan->calling_code, plan->nsn_length_max));
-    topup_result r = store_range_add(session.st, &range);
+    /* A range decides whose products a number is sold; subscribers of another operator under
+     * it would silently be recharged through this one. That is a migration, said explicitly. */
+    int64_t taken = 0;
+    topup_result r = store_subscribers_under_prefix(session.st, range.prefix, op->id, &taken);
+    if (r == TOPUP_OK && taken > 0 && !v[O_FORCE])
+        return cli_session_end(
+            &session,
+            cli_fail(TOPUP_E_ALREADY_EXISTS,
+                     "%lld subscriber(s) of other operators have numbers under +%s; their "
+                     "recharges would go through %s. Use 'topup portability set' for numbers that "
+                     "moved one by one, or add --force if the whole block moved.",
+                     (long long)taken, range.prefix, op->id));
+    if (r == TOPUP_OK)
+        r = store_range_add(session.st, &range);
     if (r == TOPUP_E_ALREADY_EXISTS)
         return cli_session_end(
             &session,

@@ -45,7 +45,9 @@ static const cli_command commands[] = {
      "Usage: topup range add --prefix DIGITS --operator ID\n"
      "  --prefix DIGITS   E.164 digits with the country calling code, e.g. 86138 (a leading\n"
      "                    '+' is allowed); the longest matching prefix wins\n"
-     "  --operator ID     the operator that serves numbers starting with the prefix\n"},
+     "  --operator ID     the operator that serves numbers starting with the prefix\n"
+     "  --force           also when subscribers of other operators have numbers under the\n"
+     "                    prefix (the block moved); without it such a range is refused\n"},
     {"product", "add", cli_cmd_product_add, "add a fixed or range product",
      "Usage: topup product add --id ID --operator OP --validity-days N\n"
      "                         (--face AMOUNT [--price AMOUNT]\n"

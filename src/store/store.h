@@ -181,6 +181,11 @@ topup_result store_operator_add(store *st, const operator_info *op);
 topup_result store_range_add(store *st, const number_range *range);
 topup_result store_product_add(store *st, const product_info *product);
 topup_result store_portability_set(store *st, const char *msisdn, const char *operator_id);
+/* How many subscribers have a number under prefix (E.164 digits without '+') and belong to an
+ * operator other than operator_id: the numbers a new range would take from their operator. */
+topup_result store_subscribers_under_prefix(store *st, const char *prefix, const char *operator_id,
+                                            int64_t *count /* OUT */);
+
 /* The operator a ported number belongs to, or TOPUP_E_NOT_FOUND when it is not ported. */
 topup_result store_portability_get(store *st, const char *msisdn,
                                    char operator_id[CATALOG_ID_SIZE] /* OUT */);

@@ -58,6 +58,7 @@ typedef enum statement_id {
     S_PRODUCT_ADD,
     S_PORTABILITY_SET,
     S_PORTABILITY_GET,
+    S_SUBSCRIBERS_UNDER_PREFIX,
     S_LOAD_PLANS,
     S_LOAD_OPERATORS,
     S_LOAD_RANGES,
@@ -153,6 +154,10 @@ static const char *const statement_sql[S_COUNT] = {
                           " SET operator_id = excluded.operator_id,"
                           " updated_at = excluded.updated_at",
     [S_PORTABILITY_GET] = "SELECT operator_id FROM portability WHERE msisdn = ?1",
+    /* A range scan of the msisdn primary key: '+' || prefix up to the same with ':' ('9' + 1). */
+    [S_SUBSCRIBERS_UNDER_PREFIX] = "SELECT count(*) FROM subscribers"
+                                   " WHERE msisdn >= '+' || ?1 AND msisdn < '+' || ?1 || ':'"
+                                   " AND operator_id <> ?2",
     [S_LOAD_PLANS] = "SELECT country, calling_code, trunk_prefix, international_prefix,"
                      " nsn_length_min, nsn_length_max, mobile_prefixes"
                      " FROM number_plans ORDER BY country",
@@ -996,6 +1001,22 @@ topup_result store_portability_set(store *st, const char *msisdn, const char *op
     bind_text(s, 2, operator_id);
     sqlite3_bind_int64(s, 3, clock_now_seconds());
     return change(st, s);
+}
+
+topup_result store_subscribers_under_prefix(store *st, const char *prefix, const char *operator_id,
+                                            int64_t *count)
+{
+    STATEMENT_OR_RETURN(s, st, S_SUBSCRIBERS_UNDER_PREFIX);
+    bind_text(s, 1, prefix);
+    bind_text(s, 2, operator_id);
+    int rc = sqlite3_step(s);
+    topup_result result = TOPUP_OK;
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(s, 0);
+    else
+        result = fail(st, rc);
+    finish(s);
+    return result;
 }
 
 topup_result store_portability_get(store *st, const char *msisdn, char operator_id[CATALOG_ID_SIZE])

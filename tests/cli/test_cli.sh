@@ -252,6 +252,17 @@ check "the longest matching range wins: a number in the sub-range goes to its op
 run recharge --msisdn 17000002000 --amount 50.00
 check "a number outside the sub-range stays with the shorter range's operator" \
     eval 'status_is 0 && "$topup" history --msisdn 17000002000 --json --db "$db" | jq -e ".orders[0].operator == \"mvno1\"" >/dev/null'
+run range add --prefix 861700000200 --operator cucc
+check "range add refuses to take numbers of another operator's subscribers, and says how many" \
+    eval 'status_is 1 && err_has "1 subscriber(s) of other operators" && err_has "portability set"'
+run recharge --msisdn 17000002000 --amount 50.00
+check "the refused range changed nothing: the subscriber still recharges through its operator" \
+    eval 'status_is 0 && "$topup" history --msisdn 17000002000 --json --db "$db" | jq -e ".orders[0].operator == \"mvno1\"" >/dev/null'
+run range add --prefix 861700000200 --operator cucc --force
+check "range add --force moves the block" status_is 0
+run recharge --msisdn 17000002000 --amount 50.00
+check "after the forced move the number recharges through the new operator" \
+    eval 'status_is 0 && "$topup" history --msisdn 17000002000 --json --db "$db" | jq -e ".orders[0].operator == \"cucc\"" >/dev/null'
 run range add --prefix 861700000012345 --operator cucc
 check "range add refuses a prefix longer than any number of the plan" \
     eval 'status_is 1 && err_has "longer than any CN number"'
