@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "store/schema.h"
+#include "store/store_sqlite_sql.h"
 
 #define SECONDS_PER_DAY 86400
 #define FACE_MINOR      5000
@@ -77,46 +78,23 @@ typedef enum statement_id {
 
 /* Copied from store_sqlite.c's statement_sql. */
 static const char *const statement_sql[S_COUNT] = {
-    [S_BEGIN] = "BEGIN IMMEDIATE",
-    [S_COMMIT] = "COMMIT",
-    [S_SAVEPOINT] = "SAVEPOINT r",
-    [S_RELEASE] = "RELEASE r",
-    [S_IDEMPOTENCY_GET] = "SELECT request_hash, status, body FROM idempotency"
-                          " WHERE api_key_id = ?1 AND key = ?2",
-    [S_SUBSCRIBER_GET] = "SELECT s.msisdn, s.operator_id, s.account_id, s.status, s.valid_until,"
-                         " s.created_at, a.balance_minor, a.currency"
-                         " FROM subscribers s JOIN accounts a ON a.id = s.account_id"
-                         " WHERE s.msisdn = ?1",
-    [S_ACCOUNT_GET] = "SELECT id, code, currency, kind, balance_minor, flags, credit_limit_minor,"
-                      " created_at FROM accounts WHERE code = ?1 AND currency = ?2",
-    [S_ACCOUNT_INSERT] = "INSERT INTO accounts(code, currency, kind, flags, credit_limit_minor,"
-                         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_SUBSCRIBER_INSERT] = "INSERT INTO subscribers(msisdn, operator_id, account_id, status,"
-                            " valid_until, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_ORDER_INSERT] = "INSERT INTO orders(channel, api_key_id, msisdn, operator_id, product_id,"
-                       " face_minor, price_minor, currency, funding_account_id, status,"
-                       " balance_after_minor, valid_until, created_at, updated_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [S_EVENT_FIRST] = "INSERT INTO order_events(order_id, seq, from_status, to_status, reason,"
-                      " created_at) VALUES (?1, 1, 'none', ?2, ?3, ?4)",
-    [S_ORDER_UPDATE] = "UPDATE orders SET status = ?3, updated_at = ?4,"
-                       " balance_after_minor = CASE WHEN ?5 THEN ?6 ELSE balance_after_minor END,"
-                       " valid_until = CASE WHEN ?5 THEN nullif(?7, 0) ELSE valid_until END"
-                       " WHERE id = ?1 AND status = ?2",
-    [S_EVENT_APPEND] = "INSERT INTO order_events(order_id, seq, from_status, to_status, reason,"
-                       " created_at)"
-                       " SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5 FROM order_events"
-                       " WHERE order_id = ?1",
-    [S_ACCOUNT_MOVE] = "UPDATE accounts SET balance_minor = balance_minor + ?1"
-                       " WHERE id = ?2 AND currency = ?3"
-                       " RETURNING balance_minor, flags, credit_limit_minor",
-    [S_TRANSFER_INSERT] = "INSERT INTO transfers(debit_account_id, credit_account_id,"
-                          " amount_minor, currency, order_id, kind, created_at)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_SUBSCRIBER_UPDATE] = "UPDATE subscribers SET status = ?2, valid_until = ?3"
-                            " WHERE msisdn = ?1",
-    [S_IDEMPOTENCY_PUT] = "INSERT INTO idempotency(api_key_id, key, request_hash, status, body,"
-                          " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_BEGIN] = SQL_BEGIN,
+    [S_COMMIT] = SQL_COMMIT,
+    [S_SAVEPOINT] = SQL_SAVEPOINT,
+    [S_RELEASE] = SQL_RELEASE,
+    [S_IDEMPOTENCY_GET] = SQL_IDEMPOTENCY_GET,
+    [S_SUBSCRIBER_GET] = SQL_SUBSCRIBER_GET,
+    [S_ACCOUNT_GET] = SQL_ACCOUNT_GET,
+    [S_ACCOUNT_INSERT] = SQL_ACCOUNT_INSERT,
+    [S_SUBSCRIBER_INSERT] = SQL_SUBSCRIBER_INSERT,
+    [S_ORDER_INSERT] = SQL_ORDER_INSERT,
+    [S_EVENT_FIRST] = SQL_EVENT_FIRST,
+    [S_ORDER_UPDATE] = SQL_ORDER_UPDATE,
+    [S_EVENT_APPEND] = SQL_EVENT_APPEND,
+    [S_ACCOUNT_MOVE] = SQL_ACCOUNT_MOVE,
+    [S_TRANSFER_INSERT] = SQL_TRANSFER_INSERT,
+    [S_SUBSCRIBER_UPDATE] = SQL_SUBSCRIBER_UPDATE,
+    [S_IDEMPOTENCY_PUT] = SQL_IDEMPOTENCY_PUT,
 };
 
 typedef struct raw {

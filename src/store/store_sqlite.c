@@ -9,6 +9,7 @@
  * Trust: the database file is ours, but store_verify assumes nothing about it; every text column
  * copied into a fixed buffer is truncated to fit rather than trusted to. */
 #include "store/store.h"
+#include "store/store_sqlite_sql.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -101,9 +102,6 @@ typedef enum statement_id {
     "currency, funding_account_id, status, balance_after_minor, valid_until, created_at, "         \
     "updated_at"
 
-#define ACCOUNT_COLUMNS                                                                            \
-    "id, code, currency, kind, balance_minor, flags, credit_limit_minor, created_at"
-
 #define API_KEY_COLUMNS "id, name, scopes, funding_account, created_at, revoked_at"
 
 /* topup_exact_sum(x) is the aggregate registered in store_open: it adds integers in 128 bits,
@@ -111,12 +109,12 @@ typedef enum statement_id {
  * sum leaves int64, even if the total fits), and it returns the total as an integer when it fits
  * and as its decimal text when it does not. NULLs are skipped and no rows sum to 0. */
 static const char *const statement_sql[S_COUNT] = {
-    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_BEGIN] = SQL_BEGIN,
     [S_BEGIN_READ] = "BEGIN",
-    [S_COMMIT] = "COMMIT",
+    [S_COMMIT] = SQL_COMMIT,
     [S_ROLLBACK] = "ROLLBACK",
-    [S_SAVEPOINT] = "SAVEPOINT r",
-    [S_RELEASE] = "RELEASE r",
+    [S_SAVEPOINT] = SQL_SAVEPOINT,
+    [S_RELEASE] = SQL_RELEASE,
     [S_ROLLBACK_TO] = "ROLLBACK TO r",
     [S_CHANGE_SAVEPOINT] = "SAVEPOINT catalog_change",
     [S_CHANGE_RELEASE] = "RELEASE catalog_change",
@@ -168,17 +166,12 @@ static const char *const statement_sql[S_COUNT] = {
                         " max_minor, step_minor, price_basis_points, validity_days"
                         " FROM products WHERE active = 1 ORDER BY operator_id, id",
 
-    [S_ACCOUNT_GET] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE code = ?1 AND currency = ?2",
-    [S_ACCOUNT_INSERT] = "INSERT INTO accounts(code, currency, kind, flags, credit_limit_minor,"
-                         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_ACCOUNT_GET] = SQL_ACCOUNT_GET,
+    [S_ACCOUNT_INSERT] = SQL_ACCOUNT_INSERT,
     /* The currency condition makes a transfer in the wrong currency touch no row, which costs
      * nothing extra. An overflowing sum becomes a REAL, which the accounts CHECK refuses. */
-    [S_ACCOUNT_MOVE] = "UPDATE accounts SET balance_minor = balance_minor + ?1"
-                       " WHERE id = ?2 AND currency = ?3"
-                       " RETURNING balance_minor, flags, credit_limit_minor",
-    [S_TRANSFER_INSERT] = "INSERT INTO transfers(debit_account_id, credit_account_id,"
-                          " amount_minor, currency, order_id, kind, created_at)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_ACCOUNT_MOVE] = SQL_ACCOUNT_MOVE,
+    [S_TRANSFER_INSERT] = SQL_TRANSFER_INSERT,
 
     /* store_verify: each query returns one finished sentence per problem. */
     /* Per account, two index range scans (transfers_credit, transfers_debit): no sort of the
@@ -243,14 +236,9 @@ static const char *const statement_sql[S_COUNT] = {
         " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = t.order_id) ORDER BY t.id",
     [S_TRANSFER_COUNT] = "SELECT (SELECT count(*) FROM transfers), (SELECT count(*) FROM accounts)",
 
-    [S_SUBSCRIBER_GET] = "SELECT s.msisdn, s.operator_id, s.account_id, s.status, s.valid_until,"
-                         " s.created_at, a.balance_minor, a.currency"
-                         " FROM subscribers s JOIN accounts a ON a.id = s.account_id"
-                         " WHERE s.msisdn = ?1",
-    [S_SUBSCRIBER_INSERT] = "INSERT INTO subscribers(msisdn, operator_id, account_id, status,"
-                            " valid_until, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_SUBSCRIBER_UPDATE] = "UPDATE subscribers SET status = ?2, valid_until = ?3"
-                            " WHERE msisdn = ?1",
+    [S_SUBSCRIBER_GET] = SQL_SUBSCRIBER_GET,
+    [S_SUBSCRIBER_INSERT] = SQL_SUBSCRIBER_INSERT,
+    [S_SUBSCRIBER_UPDATE] = SQL_SUBSCRIBER_UPDATE,
     /* Two index range scans (transfers_credit, transfers_debit) walked backwards and merged,
      * so a page costs O(limit) even for an account with millions of transfers. */
     [S_STATEMENT] = "SELECT id, order_id, kind, credit, amount_minor, currency, created_at FROM ("
@@ -263,23 +251,13 @@ static const char *const statement_sql[S_COUNT] = {
                     "  WHERE debit_account_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3))"
                     " ORDER BY id DESC LIMIT ?3",
 
-    [S_ORDER_INSERT] = "INSERT INTO orders(channel, api_key_id, msisdn, operator_id, product_id,"
-                       " face_minor, price_minor, currency, funding_account_id, status,"
-                       " balance_after_minor, valid_until, created_at, updated_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [S_EVENT_FIRST] = "INSERT INTO order_events(order_id, seq, from_status, to_status, reason,"
-                      " created_at) VALUES (?1, 1, 'none', ?2, ?3, ?4)",
+    [S_ORDER_INSERT] = SQL_ORDER_INSERT,
+    [S_EVENT_FIRST] = SQL_EVENT_FIRST,
     /* The status condition makes a stale order_row (another writer moved the order) touch no
      * row instead of overwriting a newer state. */
-    [S_ORDER_UPDATE] = "UPDATE orders SET status = ?3, updated_at = ?4,"
-                       " balance_after_minor = CASE WHEN ?5 THEN ?6 ELSE balance_after_minor END,"
-                       " valid_until = CASE WHEN ?5 THEN nullif(?7, 0) ELSE valid_until END"
-                       " WHERE id = ?1 AND status = ?2",
+    [S_ORDER_UPDATE] = SQL_ORDER_UPDATE,
     /* The next seq comes from a search of the (order_id, seq) primary key: a few rows. */
-    [S_EVENT_APPEND] = "INSERT INTO order_events(order_id, seq, from_status, to_status, reason,"
-                       " created_at)"
-                       " SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5 FROM order_events"
-                       " WHERE order_id = ?1",
+    [S_EVENT_APPEND] = SQL_EVENT_APPEND,
     [S_ORDER_STATUS] = "SELECT status FROM orders WHERE id = ?1",
     [S_ORDER_GET] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?1",
     [S_ORDER_EVENTS] = "SELECT order_id, seq, from_status, to_status, reason, created_at"
@@ -296,10 +274,8 @@ static const char *const statement_sql[S_COUNT] = {
     [S_KEY_LIST] = "SELECT " API_KEY_COLUMNS " FROM api_keys ORDER BY id LIMIT ?1",
     [S_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
 
-    [S_IDEMPOTENCY_GET] = "SELECT request_hash, status, body FROM idempotency"
-                          " WHERE api_key_id = ?1 AND key = ?2",
-    [S_IDEMPOTENCY_PUT] = "INSERT INTO idempotency(api_key_id, key, request_hash, status, body,"
-                          " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_IDEMPOTENCY_GET] = SQL_IDEMPOTENCY_GET,
+    [S_IDEMPOTENCY_PUT] = SQL_IDEMPOTENCY_PUT,
     [S_IDEMPOTENCY_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
 };
 
