@@ -1011,89 +1011,69 @@ topup_result store_portability_get(store *st, const char *msisdn, char operator_
     return result;
 }
 
-static topup_result load_plans(store *st, catalog *cat)
+typedef topup_result (*catalog_row_fn)(sqlite3_stmt *s, catalog *cat);
+
+/* Steps a catalog query to its end, handing each row to add_row; stops at the first failure. */
+static topup_result load_rows(store *st, statement_id id, catalog_row_fn add_row, catalog *cat)
 {
-    STATEMENT_OR_RETURN(s, st, S_LOAD_PLANS);
+    STATEMENT_OR_RETURN(s, st, id);
     topup_result result = TOPUP_OK;
     int rc = SQLITE_DONE;
-    while (result == TOPUP_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        number_plan plan = {0};
-        column_copy(s, 0, plan.country, sizeof plan.country);
-        column_copy(s, 1, plan.calling_code, sizeof plan.calling_code);
-        column_copy(s, 2, plan.trunk_prefix, sizeof plan.trunk_prefix);
-        column_copy(s, 3, plan.international_prefix, sizeof plan.international_prefix);
-        plan.nsn_length_min = sqlite3_column_int(s, 4);
-        plan.nsn_length_max = sqlite3_column_int(s, 5);
-        column_copy(s, 6, plan.mobile_prefixes, sizeof plan.mobile_prefixes);
-        result = catalog_add_plan(cat, &plan);
-    }
+    while (result == TOPUP_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        result = add_row(s, cat);
     if (result == TOPUP_OK && rc != SQLITE_DONE)
         result = fail(st, rc);
     finish(s);
     return result;
 }
 
-static topup_result load_operators(store *st, catalog *cat)
+static topup_result plan_row(sqlite3_stmt *s, catalog *cat)
 {
-    STATEMENT_OR_RETURN(s, st, S_LOAD_OPERATORS);
-    topup_result result = TOPUP_OK;
-    int rc = SQLITE_DONE;
-    while (result == TOPUP_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        operator_info op = {0};
-        column_copy(s, 0, op.id, sizeof op.id);
-        column_copy(s, 1, op.name, sizeof op.name);
-        column_copy(s, 2, op.country, sizeof op.country);
-        column_copy(s, 3, op.currency, sizeof op.currency);
-        column_copy(s, 4, op.connector, sizeof op.connector);
-        result = catalog_add_operator(cat, &op);
-    }
-    if (result == TOPUP_OK && rc != SQLITE_DONE)
-        result = fail(st, rc);
-    finish(s);
-    return result;
+    number_plan plan = {0};
+    column_copy(s, 0, plan.country, sizeof plan.country);
+    column_copy(s, 1, plan.calling_code, sizeof plan.calling_code);
+    column_copy(s, 2, plan.trunk_prefix, sizeof plan.trunk_prefix);
+    column_copy(s, 3, plan.international_prefix, sizeof plan.international_prefix);
+    plan.nsn_length_min = sqlite3_column_int(s, 4);
+    plan.nsn_length_max = sqlite3_column_int(s, 5);
+    column_copy(s, 6, plan.mobile_prefixes, sizeof plan.mobile_prefixes);
+    return catalog_add_plan(cat, &plan);
 }
 
-static topup_result load_ranges(store *st, catalog *cat)
+static topup_result operator_row(sqlite3_stmt *s, catalog *cat)
 {
-    STATEMENT_OR_RETURN(s, st, S_LOAD_RANGES);
-    topup_result result = TOPUP_OK;
-    int rc = SQLITE_DONE;
-    while (result == TOPUP_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        number_range range = {0};
-        column_copy(s, 0, range.prefix, sizeof range.prefix);
-        column_copy(s, 1, range.operator_id, sizeof range.operator_id);
-        result = catalog_add_range(cat, &range);
-    }
-    if (result == TOPUP_OK && rc != SQLITE_DONE)
-        result = fail(st, rc);
-    finish(s);
-    return result;
+    operator_info op = {0};
+    column_copy(s, 0, op.id, sizeof op.id);
+    column_copy(s, 1, op.name, sizeof op.name);
+    column_copy(s, 2, op.country, sizeof op.country);
+    column_copy(s, 3, op.currency, sizeof op.currency);
+    column_copy(s, 4, op.connector, sizeof op.connector);
+    return catalog_add_operator(cat, &op);
 }
 
-static topup_result load_products(store *st, catalog *cat)
+static topup_result range_row(sqlite3_stmt *s, catalog *cat)
 {
-    STATEMENT_OR_RETURN(s, st, S_LOAD_PRODUCTS);
-    topup_result result = TOPUP_OK;
-    int rc = SQLITE_DONE;
-    while (result == TOPUP_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        product_info product = {0};
-        column_copy(s, 0, product.id, sizeof product.id);
-        column_copy(s, 1, product.operator_id, sizeof product.operator_id);
-        const char *kind = (const char *)sqlite3_column_text(s, 2);
-        product.kind = kind && strcmp(kind, "range") == 0 ? PRODUCT_RANGE : PRODUCT_FIXED;
-        product.face_minor = sqlite3_column_int64(s, 3);
-        product.price_minor = sqlite3_column_int64(s, 4);
-        product.min_minor = sqlite3_column_int64(s, 5);
-        product.max_minor = sqlite3_column_int64(s, 6);
-        product.step_minor = sqlite3_column_int64(s, 7);
-        product.price_basis_points = sqlite3_column_int64(s, 8);
-        product.validity_days = sqlite3_column_int(s, 9);
-        result = catalog_add_product(cat, &product);
-    }
-    if (result == TOPUP_OK && rc != SQLITE_DONE)
-        result = fail(st, rc);
-    finish(s);
-    return result;
+    number_range range = {0};
+    column_copy(s, 0, range.prefix, sizeof range.prefix);
+    column_copy(s, 1, range.operator_id, sizeof range.operator_id);
+    return catalog_add_range(cat, &range);
+}
+
+static topup_result product_row(sqlite3_stmt *s, catalog *cat)
+{
+    product_info product = {0};
+    column_copy(s, 0, product.id, sizeof product.id);
+    column_copy(s, 1, product.operator_id, sizeof product.operator_id);
+    const char *kind = (const char *)sqlite3_column_text(s, 2);
+    product.kind = kind && strcmp(kind, "range") == 0 ? PRODUCT_RANGE : PRODUCT_FIXED;
+    product.face_minor = sqlite3_column_int64(s, 3);
+    product.price_minor = sqlite3_column_int64(s, 4);
+    product.min_minor = sqlite3_column_int64(s, 5);
+    product.max_minor = sqlite3_column_int64(s, 6);
+    product.step_minor = sqlite3_column_int64(s, 7);
+    product.price_basis_points = sqlite3_column_int64(s, 8);
+    product.validity_days = sqlite3_column_int(s, 9);
+    return catalog_add_product(cat, &product);
 }
 
 /* Opens a read transaction when none is open, so that several queries see one snapshot;
@@ -1124,13 +1104,13 @@ topup_result store_catalog_load(store *st, catalog **out, int64_t *version)
     if (result == TOPUP_OK && version)
         result = store_catalog_version(st, version);
     if (result == TOPUP_OK)
-        result = load_plans(st, cat);
+        result = load_rows(st, S_LOAD_PLANS, plan_row, cat);
     if (result == TOPUP_OK)
-        result = load_operators(st, cat);
+        result = load_rows(st, S_LOAD_OPERATORS, operator_row, cat);
     if (result == TOPUP_OK)
-        result = load_ranges(st, cat);
+        result = load_rows(st, S_LOAD_RANGES, range_row, cat);
     if (result == TOPUP_OK)
-        result = load_products(st, cat);
+        result = load_rows(st, S_LOAD_PRODUCTS, product_row, cat);
     end_read(st, opened);
     if (result != TOPUP_OK) {
         catalog_unref(cat);
