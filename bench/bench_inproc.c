@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/decimal.h"
 #include "service/numbers.h"
 #include "service/recharge.h"
 #include "service/writer.h"
@@ -176,10 +177,8 @@ static int compare_u32(const void *a, const void *b)
 
 static int parse_size(const char *text, size_t low, size_t high, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno || *end || end == text || text[0] == '-' || value < low || value > high)
+    int64_t value;
+    if (!decimal_parse(text, (int64_t)low, (int64_t)high, &value))
         return -1;
     *out = (size_t)value;
     return 0;

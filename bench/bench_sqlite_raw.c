@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/decimal.h"
 #include "store/schema.h"
 #include "store/store_sqlite_sql.h"
 
@@ -438,10 +439,8 @@ static void recharge(raw *x, uint64_t number, const char *key, const uint8_t has
 
 static int parse_size(const char *text, size_t low, size_t high, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno || *end || end == text || text[0] == '-' || value < low || value > high)
+    int64_t value;
+    if (!decimal_parse(text, (int64_t)low, (int64_t)high, &value))
         return -1;
     *out = (size_t)value;
     return 0;

@@ -293,20 +293,6 @@ json_t *cli_json_time(int64_t unix_seconds)
     return json_string(text);
 }
 
-bool cli_parse_count(const char *text, int64_t min, int64_t max, int64_t *count)
-{
-    size_t length = strlen(text);
-    if (length == 0 || length > 18 || strspn(text, "0123456789") != length)
-        return false;
-    int64_t value = 0;
-    for (size_t i = 0; i < length; i++)
-        value = value * 10 + (text[i] - '0');
-    if (value < min || value > max)
-        return false;
-    *count = value;
-    return true;
-}
-
 bool cli_token_valid(const char *text, size_t size)
 {
     size_t length = strlen(text);

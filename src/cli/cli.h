@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
+#include "core/decimal.h"
 #include "core/result.h"
 #include "store/store.h"
 
@@ -55,8 +56,8 @@ struct cli_context {
 const char *cli_command_name(const cli_context *ctx);
 
 /* Parses argv with getopt_long: the common options into ctx, option i of options into
- * values[i] (NULL when not given; a repeated option is a usage error), and the positional arguments into
- * positionals (at most positional_count_max; *positional_count may be NULL when none are
+ * values[i] (NULL when not given; a repeated option is a usage error), and the positional arguments
+ * into positionals (at most positional_count_max; *positional_count may be NULL when none are
  * accepted). Returns CLI_CONTINUE to run the command, CLI_EXIT_OK after printing --help, or
  * CLI_EXIT_USAGE after reporting an unknown option, a missing value or an extra argument.
  * values and positionals point into argv. */
@@ -147,10 +148,6 @@ const char *cli_money_text(int64_t amount_minor, const char *currency, char *tex
 
 /* RFC 3339 text for unix seconds as a JSON string, or JSON null for 0 ("never"). */
 json_t *cli_json_time(int64_t unix_seconds);
-
-/* Parses a decimal count of min..max (min >= 0, at most 18 digits); false on anything else
- * (signs, spaces, a leading '+'). */
-bool cli_parse_count(const char *text, int64_t min, int64_t max, int64_t *count /* OUT */);
 
 /* Whether text is 1..size-1 bytes of printable ASCII without spaces (account codes, key
  * names). */

@@ -97,10 +97,10 @@ int cli_cmd_plan_set(cli_context *ctx, int argc, char **argv)
                              "use 1-7 digits, e.g. 00");
     int64_t nsn_min, nsn_max;
     int64_t nsn_limit = E164_DIGITS_MAX - (int64_t)strlen(v[O_CALLING]);
-    if (!cli_parse_count(v[O_NSN_MIN], 1, nsn_limit, &nsn_min))
+    if (!decimal_parse(v[O_NSN_MIN], 1, nsn_limit, &nsn_min))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "nsn-min", v[O_NSN_MIN],
                              "a length of 1 to 15 digits minus the calling code's");
-    if (!cli_parse_count(v[O_NSN_MAX], nsn_min, nsn_limit, &nsn_max))
+    if (!decimal_parse(v[O_NSN_MAX], nsn_min, nsn_limit, &nsn_max))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "nsn-max", v[O_NSN_MAX],
                              "a length from --nsn-min to 15 digits minus the calling code's");
     /* A list of non-empty digit groups: "1" or "8,9". */
@@ -508,7 +508,7 @@ int cli_cmd_product_add(cli_context *ctx, int argc, char **argv)
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "operator", v[P_OPERATOR],
                              "an id is 1-32 characters of a-z, 0-9, '_' and '-'");
     int64_t days;
-    if (!cli_parse_count(v[P_VALIDITY], 0, VALIDITY_DAYS_MAX, &days))
+    if (!decimal_parse(v[P_VALIDITY], 0, VALIDITY_DAYS_MAX, &days))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "validity-days", v[P_VALIDITY],
                              "a whole number of days from 0 to 3650");
     product.validity_days = (int)days;

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/decimal.h"
 #include "payments/alipay.h"
 #include "payments/card.h"
 #include "payments/wechatpay.h"
@@ -240,12 +241,7 @@ static int sign_alipay(const char *key_path, const char *data)
 
 static bool parse_timestamp(const char *text, int64_t *timestamp)
 {
-    char *end;
-    long long value = text ? strtoll(text, &end, 10) : 0;
-    if (!text || *end || end == text || value <= 0)
-        return false;
-    *timestamp = value;
-    return true;
+    return text && decimal_parse(text, 1, INT64_MAX, timestamp);
 }
 
 int cli_cmd_pay_sign(cli_context *ctx, int argc, char **argv)

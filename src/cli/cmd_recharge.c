@@ -403,7 +403,7 @@ int cli_cmd_history(cli_context *ctx, int argc, char **argv)
     if ((rc = cli_require(ctx, v[O_MSISDN], "msisdn")) != CLI_CONTINUE)
         return rc;
     int64_t limit = HISTORY_LIMIT_DEFAULT;
-    if (v[O_LIMIT] && !cli_parse_count(v[O_LIMIT], 1, HISTORY_LIMIT_MAX, &limit))
+    if (v[O_LIMIT] && !decimal_parse(v[O_LIMIT], 1, HISTORY_LIMIT_MAX, &limit))
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "limit", v[O_LIMIT],
                              "a whole number from 1 to 1000");
     cli_session session;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/decimal.h"
 #include "http/server.h"
 
 #define CONFIG_LINE_MAX 512
@@ -51,10 +52,8 @@ static int parse_listen(const char *text, server_config *config)
 
 static int parse_count(const char *text, size_t low, size_t high, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno || *end || end == text || text[0] == '-' || value < low || value > high)
+    int64_t value;
+    if (!decimal_parse(text, (int64_t)low, (int64_t)high, &value))
         return -1;
     *out = (size_t)value;
     return 0;

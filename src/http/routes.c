@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/decimal.h"
 #include "core/problem.h"
 #include "service/numbers.h"
 #include "service/recharge.h"
@@ -38,11 +39,7 @@ static const char *query(request *rq, const char *name)
 /* Parses a positive decimal id of at most 18 digits (ids and cursors). */
 static bool parse_id(const char *text, int64_t *id)
 {
-    size_t length = strlen(text);
-    if (length == 0 || length > 18 || strspn(text, "0123456789") != length)
-        return false;
-    *id = strtoll(text, NULL, 10);
-    return *id > 0;
+    return decimal_parse(text, 1, INT64_MAX, id);
 }
 
 /* Reads ?cursor= and ?limit=; answers 400 and returns false when either is malformed. */
