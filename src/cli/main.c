@@ -128,6 +128,18 @@ static const cli_command commands[] = {
      "  card:   [--timestamp T]; standard input is the body; prints the Stripe-Signature value\n"
      "  --key FILE        the private key (alipay, wechat) or the webhook secret (card), mode "
      "600\n"},
+    {"pay", "gateway", cli_cmd_pay_gateway, "call a payment provider's gateway once",
+     "Usage: topup pay gateway PROVIDER OPERATION --config FILE --out-trade-no N [options]\n"
+     "PROVIDER is alipay, wechat, card or sandbox, set up by the config file's PROVIDER.*\n"
+     "settings. OPERATION and its options:\n"
+     "  create  --amount A --currency C --method page|wap|qr|h5|code|checkout [--subject S]\n"
+     "          [--auth-code CODE] [--client-ip IP] [--expires-in SECONDS (default 900)]\n"
+     "  query   [--provider-ref REF]\n"
+     "  refund  --out-request-no R --amount A --total A --currency C [--trade-no T]\n"
+     "          [--reason S]\n"
+     "  close   [--provider-ref REF]\n"
+     "Prints the answer as JSON. Exits 0 when the provider answered yes, 1 when it refused,\n"
+     "3 when it did not answer or its answer did not verify (the outcome is unknown).\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -278,4 +278,133 @@ topup_result store_idempotency_put(store *st, int64_t api_key_id, const char *ke
 /* Deletes answers stored before `before` (unix seconds); *deleted_count may be NULL. */
 topup_result store_idempotency_purge(store *st, int64_t before, int64_t *deleted_count /* OUT */);
 
+/* ---- payments ---- */
+
+#define PAYMENT_STATUS_SIZE 12
+#define PAYMENT_TEXT_SIZE   129 /* out_trade_no, provider trade numbers, refund ids */
+#define PAYMENT_URL_SIZE    4096
+
+/* One attempt to collect an order's price through a provider. status:
+ *   creating  inserted; the provider has not been asked yet (or the daemon stopped while asking)
+ *   pending   the provider created it; the payer may pay until expires_at
+ *   unknown   the provider did not answer a create, pay or close: settled only by a query
+ *   paid      the provider took the money (trade_no is its trade number)
+ *   closed    closed unpaid (expired, cancelled, or the provider had no such trade)
+ *   failed    the provider refused to create it
+ * Money once paid goes back only through a refund (refund_row). */
+typedef struct payment_row {
+    int64_t id;
+    int64_t order_id;
+    char provider[16];
+    char method[12];
+    char out_trade_no[PAYMENT_TEXT_SIZE]; /* topup's number for the attempt; unique */
+    char trade_no[PAYMENT_TEXT_SIZE];     /* the provider's trade number; "" until known */
+    char provider_ref[PAYMENT_TEXT_SIZE]; /* the provider's id from create (card session) */
+    int64_t amount_minor;                 /* the order's price */
+    char currency[CURRENCY_CODE_SIZE];
+    char status[PAYMENT_STATUS_SIZE];
+    char pay_url[PAYMENT_URL_SIZE]; /* where the payer pays; "" until created */
+    int64_t paid_minor;             /* what the provider says was paid; 0 until paid */
+    int64_t expires_at;
+    int64_t paid_at;       /* 0 until paid */
+    int64_t next_check_at; /* when the settlement worker next looks at it; 0 = never */
+    int check_count;       /* queries and closes tried while unsettled, for the backoff */
+    int64_t created_at;
+    int64_t updated_at;
+} payment_row;
+
+/* Money going back to a payer. status: pending (to ask the provider), unknown (asked, no
+ * answer: ask again with the same out_request_no, which never refunds twice), succeeded,
+ * failed (the provider refused; an alert says so and a person decides). */
+typedef struct refund_row {
+    int64_t id;
+    int64_t payment_id;
+    char out_request_no[PAYMENT_TEXT_SIZE]; /* unique; the provider's idempotency key */
+    int64_t amount_minor;
+    char currency[CURRENCY_CODE_SIZE];
+    char reason[REASON_SIZE];
+    char status[PAYMENT_STATUS_SIZE];
+    char refund_id[PAYMENT_TEXT_SIZE]; /* the provider's, once it answered */
+    int attempt_count;
+    int64_t next_attempt_at; /* 0 when settled */
+    int64_t created_at;
+    int64_t updated_at;
+} refund_row;
+
+/* A raw notification as received, kept for audit whatever its fate. verdict: credited,
+ * duplicate, refused (not genuine or not for us), mismatch (amount or currency differs),
+ * refunding (paid for an order that can no longer be credited), closed, ignored. */
+typedef struct notification_row {
+    int64_t id;
+    char provider[16];
+    int64_t received_at;
+    const char *headers; /* "Name: value\n" lines; IN only (not filled by reads) */
+    const char *body;    /* IN only */
+    size_t body_size;
+    bool genuine;
+    char verdict[16];
+    char detail[REASON_SIZE];
+    char out_trade_no[PAYMENT_TEXT_SIZE];
+    char trade_no[PAYMENT_TEXT_SIZE];
+    int64_t payment_id; /* 0 when it matched none */
+} notification_row;
+
+/* Inserts the payment (id set); TOPUP_E_ALREADY_EXISTS for a taken out_trade_no or order. */
+topup_result store_payment_insert(store *st, payment_row *payment /* IN, OUT: id */);
+/* Writes every mutable field (trade_no, provider_ref, status, pay_url, paid_minor, paid_at,
+ * next_check_at, check_count, updated_at) of the payment with payment->id. A trade_no another
+ * payment of the same provider already has is TOPUP_E_ALREADY_EXISTS. */
+topup_result store_payment_update(store *st, const payment_row *payment);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_payment_get(store *st, int64_t id, payment_row *payment /* OUT */);
+topup_result store_payment_by_order(store *st, int64_t order_id, payment_row *payment /* OUT */);
+topup_result store_payment_by_out_trade_no(store *st, const char *out_trade_no,
+                                           payment_row *payment /* OUT */);
+topup_result store_payment_by_trade_no(store *st, const char *provider, const char *trade_no,
+                                       payment_row *payment /* OUT */);
+/* Payments whose next_check_at is due (<= now), oldest first; fills at most count_max. */
+topup_result store_payments_due(store *st, int64_t now, payment_row *payments /* OUT */,
+                                size_t count_max, size_t *count /* OUT */);
+
+/* Called per row by the period queries; a result other than TOPUP_OK stops the walk and is
+ * returned. */
+typedef topup_result (*store_payment_fn)(void *context, const payment_row *payment);
+typedef topup_result (*store_refund_fn)(void *context, const refund_row *refund,
+                                        const payment_row *payment);
+/* Payments of provider paid in [from, to) (unix seconds), in paid_at order. */
+topup_result store_payments_paid_between(store *st, const char *provider, int64_t from,
+                                         int64_t to, store_payment_fn each, void *context);
+/* Refunds of provider's payments that succeeded in [from, to) (their updated_at). */
+topup_result store_refunds_succeeded_between(store *st, const char *provider, int64_t from,
+                                             int64_t to, store_refund_fn each, void *context);
+
+topup_result store_refund_insert(store *st, refund_row *refund /* IN, OUT: id */);
+/* Writes status, refund_id, attempt_count, next_attempt_at and updated_at. */
+topup_result store_refund_update(store *st, const refund_row *refund);
+topup_result store_refund_by_payment(store *st, int64_t payment_id, refund_row *refund /* OUT */);
+topup_result store_refunds_due(store *st, int64_t now, refund_row *refunds /* OUT */,
+                               size_t count_max, size_t *count /* OUT */);
+
+topup_result store_notification_insert(store *st, notification_row *notification /* IN, OUT */);
+/* The newest notifications first, id < before_id (0 = newest); headers/body not returned. */
+topup_result store_notifications_list(store *st, int64_t before_id,
+                                      notification_row *rows /* OUT */, size_t count_max,
+                                      size_t *count /* OUT */);
+
+/* ---- alerts ---- */
+
+/* Something a person must look at (a notification whose amount differs from the order, a
+ * refund the provider refused). Kept forever; listed by `topup alerts`. */
+typedef struct alert_row {
+    int64_t id;
+    char kind[24]; /* amount_mismatch, refund_failed, ... */
+    int64_t order_id;
+    char detail[256];
+    int64_t created_at;
+} alert_row;
+
+topup_result store_alert_insert(store *st, alert_row *alert /* IN, OUT: id */);
+topup_result store_alerts_list(store *st, int64_t before_id, alert_row *alerts /* OUT */,
+                               size_t count_max, size_t *count /* OUT */);
+
 #endif
