@@ -15,6 +15,7 @@ static const char *const status_names[] = {
     [ORDER_FAILED] = "failed",
     [ORDER_REFUNDED] = "refunded",
     [ORDER_UNKNOWN] = "unknown",
+    [ORDER_CLOSED] = "closed",
 };
 
 _Static_assert(sizeof status_names / sizeof status_names[0] == ORDER_STATUS_COUNT,
@@ -31,13 +32,21 @@ struct transition {
  * - submitted -> unknown: the provider or operator did not answer in time. Only a status query
  *   settles it (unknown -> succeeded | failed); there is no timeout path to failed, because
  *   guessing could refund a recharge that went through.
+ * - created | awaiting_payment -> closed: the payment could not be created, expired unpaid or
+ *   was cancelled. A payment that still arrives for a closed order is refunded without the
+ *   order moving again: closed is final, the refund lives with the payment.
+ * - paid -> failed: paid through a provider but the credit was refused (the number closed
+ *   meanwhile); the payment is then refunded.
  * - failed -> refunded is the only way money goes back; succeeded and refunded end the order. */
 static const struct transition transitions[] = {
     {ORDER_NONE, ORDER_CREATED},
     {ORDER_NONE, ORDER_PAID},
     {ORDER_CREATED, ORDER_AWAITING_PAYMENT},
+    {ORDER_CREATED, ORDER_CLOSED},
     {ORDER_AWAITING_PAYMENT, ORDER_PAID},
+    {ORDER_AWAITING_PAYMENT, ORDER_CLOSED},
     {ORDER_PAID, ORDER_SUBMITTED},
+    {ORDER_PAID, ORDER_FAILED},
     {ORDER_SUBMITTED, ORDER_SUCCEEDED},
     {ORDER_SUBMITTED, ORDER_FAILED},
     {ORDER_SUBMITTED, ORDER_UNKNOWN},

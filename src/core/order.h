@@ -16,6 +16,7 @@ typedef enum order_status {
     ORDER_FAILED,
     ORDER_REFUNDED,
     ORDER_UNKNOWN,
+    ORDER_CLOSED, /* never paid: the payment expired, failed or was cancelled */
     ORDER_STATUS_COUNT
 } order_status;
 
@@ -31,7 +32,7 @@ bool order_transition_allowed(order_status from, order_status to);
 /* TOPUP_OK when allowed, TOPUP_E_ILLEGAL_TRANSITION otherwise. */
 topup_result order_transition_check(order_status from, order_status to);
 
-/* True for states no transition leaves: succeeded and refunded. */
+/* True for states no transition leaves: succeeded, refunded and closed. */
 bool order_status_is_final(order_status status);
 
 #endif

@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config_file.h"
 #include "core/decimal.h"
 #include "http/server.h"
-
-#define CONFIG_LINE_MAX 512
 
 static const char usage[] =
     "usage: topupd [--db PATH] [--listen HOST:PORT] [--config FILE] [--threads N]\n"
@@ -23,7 +22,8 @@ static const char usage[] =
     "Serves the topup API. Defaults: --db var/topup.db --listen 127.0.0.1:8080.\n"
     "A config file holds 'key = value' lines with the same keys as the long options\n"
     "(db, listen, threads, default_country, queue_max, batch_max); options given on the\n"
-    "command line win over the file.\n";
+    "command line win over the file. Payment providers are set up in the same file with\n"
+    "'PROVIDER.key = value' lines (see docs/payments.md).\n";
 
 /* Parses HOST:PORT or [IPv6]:PORT. */
 static int parse_listen(const char *text, server_config *config)
@@ -92,42 +92,33 @@ static int apply_setting(server_config *config, const char *key, const char *val
     return -1;
 }
 
-static char *trim(char *s)
+typedef struct config_target {
+    server_config *config;
+    char *db_storage;
+    size_t db_storage_size;
+} config_target;
+
+/* "section.key" settings are the payment providers'; the others are the daemon's own. */
+static int apply_file_setting(void *context, const char *key, const char *value, char *error,
+                              size_t error_size)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    char *end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-        *--end = '\0';
-    return s;
+    config_target *target = context;
+    if (strchr(key, '.')) {
+        int applied =
+            payment_settings_apply(&target->config->payments, key, value, error, error_size);
+        if (applied == 0)
+            snprintf(error, error_size, "%s is not a known setting", key);
+        return applied == 1 ? 0 : -1;
+    }
+    return apply_setting(target->config, key, value, target->db_storage,
+                         target->db_storage_size);
 }
 
 static int read_config(const char *path, server_config *config, char *db_storage,
                        size_t db_storage_size)
 {
-    FILE *file = fopen(path, "r");
-    if (!file) {
-        fprintf(stderr, "topupd: cannot read config %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    char line[CONFIG_LINE_MAX];
-    int number = 0, failed = 0;
-    while (fgets(line, sizeof line, file)) {
-        number++;
-        char *text = trim(line);
-        if (*text == '\0' || *text == '#')
-            continue;
-        char *equals = strchr(text, '=');
-        if (equals)
-            *equals = '\0';
-        if (!equals ||
-            apply_setting(config, trim(text), trim(equals + 1), db_storage, db_storage_size)) {
-            fprintf(stderr, "%s:%d: not a valid 'key = value' setting\n", path, number);
-            failed = 1;
-        }
-    }
-    fclose(file);
-    return failed ? -1 : 0;
+    config_target target = {config, db_storage, db_storage_size};
+    return config_file_read(path, apply_file_setting, &target);
 }
 
 static int parse_arguments(int argc, char **argv, server_config *config, char *db_storage,

@@ -11,6 +11,8 @@
 #include "catalog/catalog.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "payments/gateways.h"
+#include "service/settler.h"
 #include "service/writer.h"
 #include "store/store.h"
 
@@ -35,12 +37,20 @@ struct server {
     bool stopping;
     bool watcher_running;
 
+    payment_gateways gateways; /* the configured providers, opened at start */
+    settler *settler;          /* settles unknown and expired payments and sends refunds */
+    bool gateways_open;
+    atomic_int detached_count; /* detached calls in flight; stop waits for them */
+
     pthread_mutex_t readers_lock; /* guards readers[] */
     store *readers[READERS_MAX];  /* per-thread read connections, closed at stop */
     size_t reader_count;
 };
 
-typedef struct request {
+typedef struct request request;
+typedef void (*request_work_fn)(request *rq);
+
+struct request {
     server *srv;
     struct MHD_Connection *connection;
     const char *method;
@@ -55,6 +65,8 @@ typedef struct request {
     int64_t started_us; /* monotonic, for the latency histogram */
     api_key_row key;    /* the caller, once authenticated */
     writer_job job;     /* the write, while it is queued or being committed */
+    request_work_fn finish; /* sets the answer of a non-recharge job (on the writer thread) */
+    void *work;             /* a handler's state for a job or a detached call; freed with rq */
 
     int status;   /* the answer */
     char *answer; /* malloc'd answer body */
@@ -63,7 +75,7 @@ typedef struct request {
     const char *allow; /* Allow header for 405 */
     bool replayed;     /* adds Idempotent-Replayed: true */
     bool retry_after;  /* adds Retry-After: 1 */
-} request;
+};
 
 typedef void (*route_handler)(request *rq);
 
@@ -92,5 +104,36 @@ catalog *server_catalog(server *srv);
 
 /* Suspends the connection until the writer has answered the request's job. */
 void server_submit_write(request *rq);
+
+/* Suspends the connection and hands a non-recharge write to the writer: apply runs in the
+ * batch with payload, then finish (on the writer thread) sets the answer and the connection
+ * resumes. */
+void server_submit_job(request *rq, writer_apply_fn apply, void *payload,
+                       request_work_fn finish);
+
+/* Suspends the connection and runs work on a thread of its own (for calls to a payment
+ * provider, which may take seconds and must not hold an HTTP thread); work sets the answer and
+ * the connection resumes when it returns. */
+void server_run_detached(request *rq, request_work_fn work);
+
+/* Helpers shared by the route files (routes.c). */
+void http_answer_result(request *rq, topup_result result, const char *detail);
+void http_bad_request(request *rq, const char *code, const char *detail);
+bool http_parse_id(const char *text, int64_t *id);
+bool http_is_json(const char *content_type);
+bool http_idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE]);
+json_t *http_parse_object(request *rq); /* answers 400 and returns NULL when not an object */
+/* Reads msisdn/product/amount_minor/currency (and only the allowed fields) from body, hashes
+ * the request for idempotency and resolves number and product into out; answers and returns
+ * false on refusal. */
+bool http_read_recharge(request *rq, json_t *body, const char *const *allowed,
+                        recharge_request *out);
+
+/* The payment routes (routes_payments.c). */
+void http_post_payment_order(request *rq);
+void http_get_payment_order(request *rq);
+void http_post_notification(request *rq);
+void http_get_sandbox_page(request *rq);
+void http_post_sandbox_page(request *rq);
 
 #endif

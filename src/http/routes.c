@@ -21,12 +21,12 @@ extern const size_t topup_openapi_json_size;
 
 /* ---- small helpers ---- */
 
-static void answer_result(request *rq, topup_result result, const char *detail)
+void http_answer_result(request *rq, topup_result result, const char *detail)
 {
     answer_problem(rq, result, topup_result_http_status(result), NULL, detail);
 }
 
-static void bad_request(request *rq, const char *code, const char *detail)
+void http_bad_request(request *rq, const char *code, const char *detail)
 {
     answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 400, code, detail);
 }
@@ -37,7 +37,7 @@ static const char *query(request *rq, const char *name)
 }
 
 /* Parses a positive decimal id of at most 18 digits (ids and cursors). */
-static bool parse_id(const char *text, int64_t *id)
+bool http_parse_id(const char *text, int64_t *id)
 {
     return decimal_parse(text, 1, INT64_MAX, id);
 }
@@ -49,13 +49,13 @@ static bool page_arguments(request *rq, int64_t *before_id, size_t *limit)
     const char *limit_text = query(rq, "limit");
     *before_id = 0;
     *limit = PAGE_SIZE_DEFAULT;
-    if (cursor && *cursor && !parse_id(cursor, before_id)) {
-        bad_request(rq, "invalid_cursor", "The cursor must be a next_cursor value we returned.");
+    if (cursor && *cursor && !http_parse_id(cursor, before_id)) {
+        http_bad_request(rq, "invalid_cursor", "The cursor must be a next_cursor value we returned.");
         return false;
     }
     int64_t wanted;
-    if (limit_text && (!parse_id(limit_text, &wanted) || wanted > PAGE_SIZE_MAX)) {
-        bad_request(rq, "invalid_limit", "The limit must be a whole number from 1 to 200.");
+    if (limit_text && (!http_parse_id(limit_text, &wanted) || wanted > PAGE_SIZE_MAX)) {
+        http_bad_request(rq, "invalid_limit", "The limit must be a whole number from 1 to 200.");
         return false;
     }
     if (limit_text)
@@ -113,7 +113,7 @@ static void get_metrics(request *rq)
     writer_get_stats(rq->srv->writer, &stats);
     char *text = metrics_render(&rq->srv->metrics, names, route_count, &stats);
     if (!text) {
-        answer_result(rq, TOPUP_E_NOMEM, NULL);
+        http_answer_result(rq, TOPUP_E_NOMEM, NULL);
         return;
     }
     answer_json(rq, 200, text, strlen(text));
@@ -128,7 +128,7 @@ static void get_openapi(request *rq)
 
 /* ---- POST /v1/recharges ---- */
 
-static bool is_json_content_type(const char *value)
+bool http_is_json(const char *value)
 {
     if (!value)
         return false;
@@ -138,12 +138,12 @@ static bool is_json_content_type(const char *value)
 }
 
 /* Checks the Idempotency-Key header: 1-64 printable ASCII characters without spaces. */
-static bool idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
+bool http_idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
 {
     const char *value =
         MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Idempotency-Key");
     if (!value || !*value) {
-        bad_request(rq, "idempotency_key_missing",
+        http_bad_request(rq, "idempotency_key_missing",
                     "Every POST needs an Idempotency-Key header of 1 to 64 characters.");
         return false;
     }
@@ -152,7 +152,7 @@ static bool idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
     for (size_t i = 0; printable && i < length; i++)
         printable = value[i] > 0x20 && value[i] < 0x7f;
     if (!printable) {
-        bad_request(rq, "idempotency_key_invalid",
+        http_bad_request(rq, "idempotency_key_invalid",
                     "The Idempotency-Key must be 1 to 64 printable ASCII characters.");
         return false;
     }
@@ -161,7 +161,7 @@ static bool idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
 }
 
 /* Parses the body as one JSON object; answers 400 with the position of the error otherwise. */
-static json_t *parse_object(request *rq)
+json_t *http_parse_object(request *rq)
 {
     json_error_t error;
     json_t *root =
@@ -172,12 +172,12 @@ static json_t *parse_object(request *rq)
                  "The body is not valid JSON: %s (line %d, column %d, "
                  "byte %d).",
                  error.text, error.line, error.column, error.position);
-        bad_request(rq, "malformed_json", detail);
+        http_bad_request(rq, "malformed_json", detail);
         return NULL;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        bad_request(rq, "malformed_json", "The body must be a JSON object.");
+        http_bad_request(rq, "malformed_json", "The body must be a JSON object.");
         return NULL;
     }
     return root;
@@ -197,7 +197,7 @@ static bool only_fields(request *rq, json_t *object, const char *const *allowed)
             char escaped[64];
             json_escape(name, escaped, sizeof escaped);
             snprintf(detail, sizeof detail, "The field '%s' is not part of this request.", escaped);
-            bad_request(rq, "unknown_field", detail);
+            http_bad_request(rq, "unknown_field", detail);
             return false;
         }
     }
@@ -215,13 +215,13 @@ typedef struct recharge_fields {
 
 static bool field_error(request *rq, const char *code, const char *detail)
 {
-    bad_request(rq, code, detail);
+    http_bad_request(rq, code, detail);
     return false;
 }
 
-static bool read_fields(request *rq, json_t *body, recharge_fields *fields)
+static bool read_fields(request *rq, json_t *body, const char *const *allowed,
+                        recharge_fields *fields)
 {
-    static const char *const allowed[] = {"msisdn", "product", "amount_minor", "currency", NULL};
     if (!only_fields(rq, body, allowed))
         return false;
     json_t *msisdn = json_object_get(body, "msisdn");
@@ -263,7 +263,7 @@ static bool check_amount(request *rq, const recharge_fields *fields)
     if (r == TOPUP_OK && fields->has_amount)
         r = money_check_positive(fields->amount_minor);
     if (r != TOPUP_OK)
-        answer_result(rq, r, NULL);
+        http_answer_result(rq, r, NULL);
     return r == TOPUP_OK;
 }
 
@@ -279,19 +279,22 @@ static topup_result quote_fields(const catalog *cat, const operator_info *op,
 
 /* The request hash covers the canonical form of the body, so a retry that only reorders or
  * re-spaces the same fields is still recognised as the same request. */
-static bool hash_request(json_t *body, uint8_t hash[REQUEST_HASH_SIZE])
+static bool hash_request(const char *url, json_t *body, uint8_t hash[REQUEST_HASH_SIZE])
 {
-    static const char prefix[] = "POST /v1/recharges\n";
+    char prefix[128];
+    int prefix_length = snprintf(prefix, sizeof prefix, "POST %s\n", url);
     char *canonical = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!canonical)
+    if (!canonical || prefix_length < 0 || (size_t)prefix_length >= sizeof prefix) {
+        free(canonical);
         return false;
+    }
     size_t length = strlen(canonical);
-    char *hashed = malloc(sizeof prefix + length);
+    char *hashed = malloc((size_t)prefix_length + length + 1);
     bool ok = hashed != NULL;
     if (ok) {
-        memcpy(hashed, prefix, sizeof prefix - 1);
-        memcpy(hashed + sizeof prefix - 1, canonical, length);
-        SHA256((const unsigned char *)hashed, sizeof prefix - 1 + length, hash);
+        memcpy(hashed, prefix, (size_t)prefix_length);
+        memcpy(hashed + prefix_length, canonical, length);
+        SHA256((const unsigned char *)hashed, (size_t)prefix_length + length, hash);
     }
     free(hashed);
     free(canonical);
@@ -314,7 +317,7 @@ static bool resolve(request *rq, const recharge_fields *fields, recharge_request
         recharge_request_set_quote(out, number.e164, number.op, &quote);
     catalog_unref(cat);
     if (r != TOPUP_OK)
-        answer_result(rq, r, NULL);
+        http_answer_result(rq, r, NULL);
     return r == TOPUP_OK;
 }
 
@@ -337,24 +340,38 @@ static bool answered_from_replay(request *rq)
     return true;
 }
 
+bool http_read_recharge(request *rq, json_t *body, const char *const *allowed,
+                        recharge_request *out)
+{
+    recharge_fields fields;
+    bool ok = read_fields(rq, body, allowed, &fields);
+    if (ok && !hash_request(rq->url, body, out->request_hash)) {
+        http_answer_result(rq, TOPUP_E_NOMEM, NULL);
+        ok = false;
+    }
+    out->api_key_id = rq->key.id;
+    return ok && check_amount(rq, &fields) && resolve(rq, &fields, out);
+}
+
 static void post_recharge(request *rq)
 {
+    static const char *const allowed[] = {"msisdn", "product", "amount_minor", "currency", NULL};
     const char *type = MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Content-Type");
-    if (!is_json_content_type(type)) {
+    if (!http_is_json(type)) {
         answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 415, "unsupported_media_type",
                        "Send the body as Content-Type: application/json.");
         return;
     }
     recharge_request *out = &rq->job.request;
-    if (!idempotency_key(rq, out->idempotency_key))
+    if (!http_idempotency_key(rq, out->idempotency_key))
         return;
-    json_t *body = parse_object(rq);
+    json_t *body = http_parse_object(rq);
     if (!body)
         return;
     recharge_fields fields;
-    bool ok = read_fields(rq, body, &fields);
-    if (ok && !hash_request(body, out->request_hash)) {
-        answer_result(rq, TOPUP_E_NOMEM, NULL);
+    bool ok = read_fields(rq, body, allowed, &fields);
+    if (ok && !hash_request(rq->url, body, out->request_hash)) {
+        http_answer_result(rq, TOPUP_E_NOMEM, NULL);
         ok = false;
     }
     out->api_key_id = rq->key.id;
@@ -389,11 +406,11 @@ static void get_recharge(request *rq)
     int64_t id;
     order_row order;
     store *reader = server_reader(rq->srv);
-    topup_result r = !parse_id(rq->param, &id) ? TOPUP_E_NOT_FOUND
+    topup_result r = !http_parse_id(rq->param, &id) ? TOPUP_E_NOT_FOUND
                      : reader                  ? store_order_get(reader, id, &order)
                                                : TOPUP_E_STORAGE;
     if (r != TOPUP_OK) {
-        answer_result(rq, r, r == TOPUP_E_NOT_FOUND ? "There is no recharge with this id." : NULL);
+        http_answer_result(rq, r, r == TOPUP_E_NOT_FOUND ? "There is no recharge with this id." : NULL);
         return;
     }
     json_t *value = order_value(&order);
@@ -401,7 +418,7 @@ static void get_recharge(request *rq)
     if (!value || !events) {
         json_decref(value);
         json_decref(events);
-        answer_result(rq, TOPUP_E_STORAGE, NULL);
+        http_answer_result(rq, TOPUP_E_STORAGE, NULL);
         return;
     }
     json_object_set_new(value, "events", events);
@@ -418,7 +435,7 @@ static bool normalise(request *rq, const char *input, char e164[E164_SIZE])
         msisdn_normalize(input, plans, plan_count, rq->srv->config.default_country, e164, NULL);
     catalog_unref(cat);
     if (r != TOPUP_OK)
-        answer_result(rq, r, NULL);
+        http_answer_result(rq, r, NULL);
     return r == TOPUP_OK;
 }
 
@@ -440,7 +457,7 @@ static void answer_page(request *rq, topup_result r, void *rows, size_t count, s
 {
     if (r != TOPUP_OK) {
         free(rows);
-        answer_result(rq, r, NULL);
+        http_answer_result(rq, r, NULL);
         return;
     }
     bool more = count > limit;
@@ -475,7 +492,7 @@ static void list_recharges(request *rq)
     if (msisdn_query && *msisdn_query) {
         /* Longer than any number we accept: refused, never cut down to one that fits. */
         if (strlen(msisdn_query) > MSISDN_INPUT_MAX) {
-            answer_result(rq, TOPUP_E_INVALID_NUMBER, NULL);
+            http_answer_result(rq, TOPUP_E_INVALID_NUMBER, NULL);
             return;
         }
         char input[MSISDN_INPUT_MAX + 1];
@@ -507,7 +524,7 @@ static bool load_subscriber(request *rq, subscriber_row *sub)
     if (r == TOPUP_E_NOT_FOUND)
         r = TOPUP_E_SUBSCRIBER_UNKNOWN;
     if (r != TOPUP_OK)
-        answer_result(rq, r, NULL);
+        http_answer_result(rq, r, NULL);
     return r == TOPUP_OK;
 }
 
@@ -580,7 +597,7 @@ static void get_number(request *rq)
                                     number.plan->country, "operator", "id", number.op->id, "name",
                                     number.op->name, "ported", number.ported));
     else
-        answer_result(rq, r, NULL);
+        http_answer_result(rq, r, NULL);
     catalog_unref(cat);
 }
 
@@ -622,7 +639,7 @@ static void get_products(request *rq)
     const operator_info *op = catalog_operator(cat, rq->param);
     if (!op) {
         catalog_unref(cat);
-        answer_result(rq, TOPUP_E_NOT_FOUND, "There is no operator with this id.");
+        http_answer_result(rq, TOPUP_E_NOT_FOUND, "There is no operator with this id.");
         return;
     }
     size_t count;
@@ -646,6 +663,11 @@ static const route routes[] = {
     {"GET", "/v1/numbers/{}", get_number, SCOPE_READ, "number_get"},
     {"GET", "/v1/operators", get_operators, SCOPE_READ, "operator_list"},
     {"GET", "/v1/operators/{}/products", get_products, SCOPE_READ, "product_list"},
+    {"POST", "/v1/payment-orders", http_post_payment_order, SCOPE_RECHARGE, "payment_order_create"},
+    {"GET", "/v1/payment-orders/{}", http_get_payment_order, SCOPE_READ, "payment_order_get"},
+    {"POST", "/v1/payments/{}/notify", http_post_notification, SCOPE_NONE, "payment_notify"},
+    {"GET", "/sandbox/pay/{}", http_get_sandbox_page, SCOPE_NONE, "sandbox_page"},
+    {"POST", "/sandbox/pay/{}", http_post_sandbox_page, SCOPE_NONE, "sandbox_pay"},
     {"GET", "/v1/openapi.json", get_openapi, SCOPE_NONE, "openapi"},
     {"GET", "/healthz", get_healthz, SCOPE_NONE, "healthz"},
     {"GET", "/metrics", get_metrics, SCOPE_NONE, "metrics"},

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/problem.h"
@@ -35,6 +36,7 @@ void server_config_defaults(server_config *config)
     config->thread_count = 2;
     config->queue_size_max = 8192;
     config->batch_size_max = 1024;
+    payment_settings_defaults(&config->payments);
 }
 
 store *server_reader(server *srv)
@@ -142,6 +144,75 @@ void server_submit_write(request *rq)
         return;
     atomic_fetch_add_explicit(&rq->srv->metrics.recharges_failed, 1, memory_order_relaxed);
     answer_problem(rq, r, 503, NULL, NULL);
+    rq->retry_after = true;
+    MHD_resume_connection(rq->connection);
+}
+
+/* Runs on the writer thread once a non-recharge job's batch is committed (or failed). */
+static void job_done(writer_job *job)
+{
+    request *rq = job->context;
+    if (job->batch_result != TOPUP_OK)
+        answer_problem(rq, job->batch_result, topup_result_http_status(job->batch_result), NULL,
+                       NULL);
+    else
+        rq->finish(rq);
+    MHD_resume_connection(rq->connection);
+}
+
+void server_submit_job(request *rq, writer_apply_fn apply, void *payload, request_work_fn finish)
+{
+    rq->job.apply = apply;
+    rq->job.payload = payload;
+    rq->job.done = job_done;
+    rq->job.context = rq;
+    rq->finish = finish;
+    rq->submitted = true;
+    MHD_suspend_connection(rq->connection);
+    topup_result r = writer_submit(rq->srv->writer, &rq->job);
+    if (r == TOPUP_OK)
+        return;
+    answer_problem(rq, r, 503, NULL, NULL);
+    rq->retry_after = true;
+    MHD_resume_connection(rq->connection);
+}
+
+typedef struct detached {
+    request *rq;
+    request_work_fn work;
+} detached;
+
+static void *detached_main(void *argument)
+{
+    detached d = *(detached *)argument;
+    free(argument);
+    server *srv = d.rq->srv;
+    d.work(d.rq);
+    MHD_resume_connection(d.rq->connection);
+    atomic_fetch_sub(&srv->detached_count, 1);
+    return NULL;
+}
+
+void server_run_detached(request *rq, request_work_fn work)
+{
+    detached *d = malloc(sizeof *d);
+    pthread_t thread;
+    pthread_attr_t attributes;
+    rq->submitted = true;
+    MHD_suspend_connection(rq->connection);
+    atomic_fetch_add(&rq->srv->detached_count, 1);
+    bool started = false;
+    if (d && pthread_attr_init(&attributes) == 0) {
+        *d = (detached){rq, work};
+        pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&thread, &attributes, detached_main, d) == 0;
+        pthread_attr_destroy(&attributes);
+    }
+    if (started)
+        return;
+    free(d);
+    atomic_fetch_sub(&rq->srv->detached_count, 1);
+    answer_problem(rq, TOPUP_E_BUSY, 503, NULL, NULL);
     rq->retry_after = true;
     MHD_resume_connection(rq->connection);
 }
@@ -389,6 +460,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     metrics_observe(&srv->metrics, rq->route_index, rq->status ? rq->status : 500, latency_us);
     free(rq->body);
     free(rq->answer);
+    free(rq->work);
     free(rq);
     *context = NULL;
 }
@@ -503,6 +575,22 @@ static topup_result start_http(server *srv)
     return TOPUP_OK;
 }
 
+/* Opens the configured payment providers and starts the settlement worker. A provider whose
+ * keys cannot be read stops the start: taking payments that cannot be verified is worse than
+ * not starting. */
+static topup_result start_payments(server *srv)
+{
+    char detail[GATEWAY_DETAIL_SIZE] = "";
+    topup_result r = payment_gateways_open(&srv->config.payments, &srv->gateways, detail,
+                                           sizeof detail);
+    if (r != TOPUP_OK) {
+        fprintf(stderr, "topupd: %s\n", detail);
+        return r;
+    }
+    srv->gateways_open = true;
+    return settler_start(srv->config.db_path, srv->writer, &srv->gateways, &srv->settler);
+}
+
 topup_result server_start(const server_config *config, server **out)
 {
     server *srv = calloc(1, sizeof *srv);
@@ -519,6 +607,8 @@ topup_result server_start(const server_config *config, server **out)
     if (r == TOPUP_OK)
         r = writer_start(config->db_path, config->queue_size_max, config->batch_size_max,
                          &srv->writer);
+    if (r == TOPUP_OK)
+        r = start_payments(srv);
     if (r == TOPUP_OK) {
         if (pthread_create(&srv->watcher, NULL, watcher_main, srv) != 0)
             r = TOPUP_E_NOMEM;
@@ -545,7 +635,13 @@ void server_stop(server *srv)
      * libmicrohttpd must not be stopped while a connection is suspended. */
     if (srv->daemon)
         MHD_quiesce_daemon(srv->daemon);
-    writer_drain(srv->writer);
+    /* Calls to providers in flight hold suspended connections and still need the writer. */
+    while (atomic_load(&srv->detached_count) > 0)
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    settler_stop(srv->settler);
+    srv->settler = NULL;
+    if (srv->writer)
+        writer_drain(srv->writer);
     /* Keep-alive connections are still served until here: they may still submit (and get 503)
      * or scrape /metrics, so the writer is freed only after the HTTP threads are gone. */
     if (srv->daemon)
@@ -560,6 +656,8 @@ void server_stop(server *srv)
     }
     for (size_t i = 0; i < srv->reader_count; i++)
         store_close(srv->readers[i]);
+    if (srv->gateways_open)
+        payment_gateways_close(&srv->gateways);
     catalog_unref(srv->current_catalog);
     pthread_mutex_destroy(&srv->catalog_lock);
     pthread_mutex_destroy(&srv->watch_lock);

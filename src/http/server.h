@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/result.h"
+#include "payments/settings.h"
 
 #define LISTEN_HOST_SIZE 64
 
@@ -17,6 +18,7 @@ typedef struct server_config {
     unsigned thread_count;              /* HTTP worker threads */
     size_t queue_size_max;              /* bounded write queue: 503 beyond it */
     size_t batch_size_max;              /* largest group commit */
+    payment_settings payments;          /* providers and timing of paid orders */
 } server_config;
 
 typedef struct server server;

@@ -54,8 +54,8 @@ int recharge_order_json(const order_row *order, char *buffer, size_t buffer_size
 
 /* The subscriber to credit: an existing one that may be recharged, or a new one when the number
  * belongs to a hosted operator (topup keeps that operator's balances). */
-static topup_result subscriber_for(store *st, const recharge_request *request, int64_t now,
-                                   subscriber_row *sub)
+topup_result recharge_subscriber(store *st, const recharge_request *request, int64_t now,
+                                 subscriber_row *sub)
 {
     topup_result r = store_subscriber_get(st, request->msisdn, sub);
     if (r == TOPUP_OK) {
@@ -149,19 +149,25 @@ static topup_result extend_validity(int64_t valid_until, int64_t now, int validi
     return r;
 }
 
-static topup_result apply_effect(store *st, const recharge_request *request, int64_t now,
-                                 order_row *order)
+topup_result recharge_fulfil(store *st, const recharge_request *request, const subscriber_row *sub,
+                             order_row *order, int64_t now)
 {
-    subscriber_row sub;
-    topup_result r = subscriber_for(st, request, now, &sub);
+    topup_result r = store_order_transition(st, order, ORDER_SUBMITTED, "hosted operator", now);
     if (r != TOPUP_OK)
         return r;
-    account_row funding;
-    r = store_account_ensure(st, request->funding_account, request->currency, "clearing", 0, 0,
-                             &funding);
-    if (r != TOPUP_OK)
+    if ((r = credit(st, order, sub->account_id, &order->balance_after_minor)))
         return r;
+    if ((r = extend_validity(sub->valid_until, now, request->validity_days, &order->valid_until)))
+        return r;
+    if ((r = store_subscriber_update(st, sub->msisdn, sub->status, order->valid_until)))
+        return r;
+    order->has_balance_after = true;
+    return store_order_transition(st, order, ORDER_SUCCEEDED, "credited", now);
+}
 
+void recharge_order_prepare(const recharge_request *request, int64_t funding_account_id,
+                            order_status status, int64_t now, order_row *order)
+{
     memset(order, 0, sizeof *order);
     snprintf(order->channel, sizeof order->channel, "%s", request->channel);
     order->api_key_id = request->api_key_id;
@@ -171,24 +177,30 @@ static topup_result apply_effect(store *st, const recharge_request *request, int
     memcpy(order->currency, request->currency, sizeof order->currency);
     order->face_minor = request->face_minor;
     order->price_minor = request->price_minor;
-    order->funding_account_id = funding.id;
-    order->status = ORDER_PAID;
+    order->funding_account_id = funding_account_id;
+    order->status = status;
     order->created_at = order->updated_at = now;
-    if ((r = store_order_insert(st, order, "paid on creation from the funding account")))
-        return r;
-    if ((r = store_order_transition(st, order, ORDER_SUBMITTED, "hosted operator", now)))
-        return r;
-    if ((r = credit(st, order, sub.account_id, &order->balance_after_minor)))
-        return r;
-    if ((r = extend_validity(sub.valid_until, now, request->validity_days, &order->valid_until)))
-        return r;
-    if ((r = store_subscriber_update(st, sub.msisdn, sub.status, order->valid_until)))
-        return r;
-    order->has_balance_after = true;
-    return store_order_transition(st, order, ORDER_SUCCEEDED, "credited", now);
 }
 
-static void answer_error(recharge_response *response, topup_result result)
+static topup_result apply_effect(store *st, const recharge_request *request, int64_t now,
+                                 order_row *order)
+{
+    subscriber_row sub;
+    topup_result r = recharge_subscriber(st, request, now, &sub);
+    if (r != TOPUP_OK)
+        return r;
+    account_row funding;
+    r = store_account_ensure(st, request->funding_account, request->currency, "clearing", 0, 0,
+                             &funding);
+    if (r != TOPUP_OK)
+        return r;
+    recharge_order_prepare(request, funding.id, ORDER_PAID, now, order);
+    if ((r = store_order_insert(st, order, "paid on creation from the funding account")))
+        return r;
+    return recharge_fulfil(st, request, &sub, order, now);
+}
+
+void recharge_answer_error(recharge_response *response, topup_result result)
 {
     response->result = result;
     response->http_status = topup_result_http_status(result);
@@ -205,11 +217,11 @@ bool recharge_replay(store *st, const recharge_request *request, recharge_respon
     if (r == TOPUP_E_NOT_FOUND)
         return false;
     if (r != TOPUP_OK) {
-        answer_error(response, r);
+        recharge_answer_error(response, r);
         return true;
     }
     if (memcmp(stored.request_hash, request->request_hash, REQUEST_HASH_SIZE) != 0) {
-        answer_error(response, TOPUP_E_IDEMPOTENCY_KEY_REUSED);
+        recharge_answer_error(response, TOPUP_E_IDEMPOTENCY_KEY_REUSED);
     } else {
         response->result = stored.status < 400 ? TOPUP_OK : TOPUP_E_INVALID_ARGUMENT;
         response->http_status = stored.status;
@@ -247,11 +259,11 @@ void recharge_apply(store *st, const recharge_request *request, int64_t now,
         (void)length;
     } else {
         store_savepoint_rollback(st);
-        answer_error(response, r);
+        recharge_answer_error(response, r);
         if (!keyed || !refusal_is_stored(r))
             return;
         if ((r = store_savepoint(st)) != TOPUP_OK) {
-            answer_error(response, r);
+            recharge_answer_error(response, r);
             return;
         }
     }
@@ -261,7 +273,7 @@ void recharge_apply(store *st, const recharge_request *request, int64_t now,
                                   now);
         if (r != TOPUP_OK) {
             store_savepoint_rollback(st);
-            answer_error(response, r);
+            recharge_answer_error(response, r);
             return;
         }
     }

@@ -57,6 +57,25 @@ bool recharge_replay(store *st, const recharge_request *request,
 void recharge_apply(store *st, const recharge_request *request, int64_t now,
                     recharge_response *response /* OUT */);
 
+/* The subscriber a request credits: the existing one when it may be recharged
+ * (TOPUP_E_SUBSCRIBER_CLOSED, TOPUP_E_CURRENCY_MISMATCH otherwise), or a new one for a hosted
+ * operator's number (TOPUP_E_SUBSCRIBER_UNKNOWN for another connector). In a transaction. */
+topup_result recharge_subscriber(store *st, const recharge_request *request, int64_t now,
+                                 subscriber_row *sub /* OUT */);
+
+/* Fills a new order (not yet inserted) from a resolved request. */
+void recharge_order_prepare(const recharge_request *request, int64_t funding_account_id,
+                            order_status status, int64_t now, order_row *order /* OUT */);
+
+/* Credits a paid order: paid -> submitted -> succeeded, with the transfers (face value to the
+ * subscriber, price from the order's funding account, discount or surcharge) and the validity
+ * the request's product adds. In the caller's transaction; on error the caller rolls back. */
+topup_result recharge_fulfil(store *st, const recharge_request *request, const subscriber_row *sub,
+                             order_row *order /* IN, OUT */, int64_t now);
+
+/* Fills response with the problem answer for result. */
+void recharge_answer_error(recharge_response *response, topup_result result);
+
 /* Writes the order as the API's JSON object into buffer; returns the length, or -1 if it did not
  * fit. */
 int recharge_order_json(const order_row *order, char *buffer, size_t buffer_size);

@@ -61,6 +61,7 @@ static size_t bucket_for(size_t batch_size)
 static void fail_batch(writer_job **jobs, size_t count, topup_result result)
 {
     for (size_t i = 0; i < count; i++) {
+        jobs[i]->batch_result = result;
         recharge_response *response = &jobs[i]->response;
         memset(response, 0, sizeof *response);
         response->result = result;
@@ -76,6 +77,11 @@ static void run_batch(writer *w, writer_job **jobs, size_t count)
     topup_result r = store_begin(w->st);
     if (r == TOPUP_OK) {
         for (size_t i = 0; i < count && r == TOPUP_OK; i++) {
+            jobs[i]->batch_result = TOPUP_OK;
+            if (jobs[i]->apply) {
+                r = jobs[i]->apply(w->st, jobs[i]->payload, now);
+                continue;
+            }
             recharge_apply(w->st, &jobs[i]->request, now, &jobs[i]->response);
             /* After a storage failure SQLite may have rolled the whole transaction back already;
              * going on would run the rest outside it, so the batch ends here and fails whole. */

@@ -18,9 +18,17 @@
 typedef struct writer_job writer_job;
 typedef void (*writer_done_fn)(writer_job *job);
 
+/* A write other than a recharge: runs inside the batch's transaction and must keep its effects
+ * in its own savepoint. It returns TOPUP_OK for a done or refused write (its answer is in its
+ * payload) and the storage failure otherwise, which fails the whole batch. */
+typedef topup_result (*writer_apply_fn)(store *st, void *payload, int64_t now);
+
 struct writer_job {
-    recharge_request request;   /* IN */
-    recharge_response response; /* OUT: filled before done runs */
+    writer_apply_fn apply;      /* NULL: the job is the recharge in request/response */
+    void *payload;              /* apply's */
+    topup_result batch_result;  /* OUT: TOPUP_OK, or why the batch did not commit */
+    recharge_request request;   /* IN (recharges) */
+    recharge_response response; /* OUT: filled before done runs (recharges) */
     writer_done_fn done;        /* called on the writer thread after the commit (or failure) */
     void *context;              /* the submitter's */
 };

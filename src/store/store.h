@@ -302,6 +302,7 @@ typedef struct payment_row {
     char provider_ref[PAYMENT_TEXT_SIZE]; /* the provider's id from create (card session) */
     int64_t amount_minor;                 /* the order's price */
     char currency[CURRENCY_CODE_SIZE];
+    int validity_days; /* what the product quoted at creation adds, credited when paid */
     char status[PAYMENT_STATUS_SIZE];
     char pay_url[PAYMENT_URL_SIZE]; /* where the payer pays; "" until created */
     int64_t paid_minor;             /* what the provider says was paid; 0 until paid */
@@ -381,6 +382,7 @@ topup_result store_refunds_succeeded_between(store *st, const char *provider, in
 topup_result store_refund_insert(store *st, refund_row *refund /* IN, OUT: id */);
 /* Writes status, refund_id, attempt_count, next_attempt_at and updated_at. */
 topup_result store_refund_update(store *st, const refund_row *refund);
+topup_result store_refund_get(store *st, int64_t id, refund_row *refund /* OUT */);
 topup_result store_refund_by_payment(store *st, int64_t payment_id, refund_row *refund /* OUT */);
 topup_result store_refunds_due(store *st, int64_t now, refund_row *refunds /* OUT */,
                                size_t count_max, size_t *count /* OUT */);

@@ -9,6 +9,7 @@
  * Trust: the database file is ours, but store_verify assumes nothing about it; every text column
  * copied into a fixed buffer is truncated to fit rather than trusted to. */
 #include "store/store.h"
+#include "store/store_sqlite_int.h"
 #include "store/store_sqlite_sql.h"
 
 #include <assert.h>
@@ -32,7 +33,6 @@ __extension__ typedef unsigned __int128 uint128;
 
 #define BUSY_TIMEOUT_MS  5000
 #define CACHE_SIZE_KIB   32768 /* page cache per connection, KiB */
-#define ERRMSG_SIZE      256
 #define ACCOUNT_KIND_MAX (ACCOUNT_KIND_SIZE - 1)
 
 /* Every SQL statement this backend runs, prepared lazily once per connection. */
@@ -73,6 +73,7 @@ typedef enum statement_id {
     S_VERIFY_TRANSFER_ACCOUNTS,
     S_VERIFY_ORDERS,
     S_VERIFY_ORPHANS,
+    S_VERIFY_REFUNDS_OWED,
     S_TRANSFER_COUNT,
     S_SUBSCRIBER_GET,
     S_SUBSCRIBER_INSERT,
@@ -96,6 +97,8 @@ typedef enum statement_id {
     S_IDEMPOTENCY_PURGE,
     S_COUNT
 } statement_id;
+
+_Static_assert(S_COUNT <= STORE_CORE_STATEMENTS_MAX, "raise STORE_CORE_STATEMENTS_MAX");
 
 #define ORDER_COLUMNS                                                                              \
     "id, channel, api_key_id, msisdn, operator_id, product_id, face_minor, price_minor, "          \
@@ -234,6 +237,26 @@ static const char *const statement_sql[S_COUNT] = {
         "  t.id, t.amount_minor, t.currency, t.order_id)"
         " FROM transfers t WHERE t.order_id IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = t.order_id) ORDER BY t.id",
+    /* Money taken for an order that could not be credited waits in refunds_payable:PROVIDER
+     * until its refund succeeds, so each such account holds exactly the refunds still owed. */
+    [S_VERIFY_REFUNDS_OWED] =
+        "WITH owed AS ("
+        "  SELECT 'refunds_payable:' || p.provider AS code, r.currency,"
+        "   topup_exact_sum(r.amount_minor) AS owed_minor"
+        "  FROM refunds r JOIN payments p ON p.id = r.payment_id"
+        "  WHERE r.status <> 'succeeded' GROUP BY 1, 2),"
+        " held AS (SELECT code, currency, balance_minor FROM accounts"
+        "  WHERE kind = 'refunds_payable')"
+        " SELECT printf('Account %s (%s) holds %s but the refunds still owed add up to %s.',"
+        "  code, currency, held_minor, owed_minor) FROM ("
+        "  SELECT h.code, h.currency, h.balance_minor AS held_minor,"
+        "   coalesce(o.owed_minor, 0) AS owed_minor"
+        "  FROM held h LEFT JOIN owed o ON o.code = h.code AND o.currency = h.currency"
+        "  UNION ALL"
+        "  SELECT o.code, o.currency, 0, o.owed_minor FROM owed o"
+        "  WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.code = o.code"
+        "   AND h.currency = o.currency))"
+        " WHERE held_minor IS NOT owed_minor",
     [S_TRANSFER_COUNT] = "SELECT (SELECT count(*) FROM transfers), (SELECT count(*) FROM accounts)",
 
     [S_SUBSCRIBER_GET] = SQL_SUBSCRIBER_GET,
@@ -279,14 +302,6 @@ static const char *const statement_sql[S_COUNT] = {
     [S_IDEMPOTENCY_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
 };
 
-/* One connection. Used by one thread at a time; nothing here is locked. */
-struct store {
-    sqlite3 *db;                       /* opened with SQLITE_OPEN_NOMUTEX */
-    store_mode mode;                   /* as opened */
-    sqlite3_stmt *statements[S_COUNT]; /* prepared on first use, finalized by store_close */
-    char errmsg[ERRMSG_SIZE];          /* why the last failing call failed */
-    int wal_pages;                     /* WAL size after the last commit, once the hook is set */
-};
 
 /* ---- errors ---- */
 
@@ -689,6 +704,8 @@ void store_close(store *st)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->statements[i]);
+    for (int i = 0; i < STORE_EXTRA_STATEMENTS_MAX; i++)
+        sqlite3_finalize(st->extra_statements[i]);
     sqlite3_close_v2(st->db);
     free(st);
 }
@@ -1303,6 +1320,7 @@ topup_result store_verify(store *st, store_verify_problem_fn problem, void *cont
         S_VERIFY_TRANSFER_ACCOUNTS, /* (3) a transfer's currency is both accounts' */
         S_VERIFY_ORDERS,            /* (4) a succeeded order moved its face value and price */
         S_VERIFY_ORPHANS,           /* (5) a transfer's order exists */
+        S_VERIFY_REFUNDS_OWED,      /* (6) refunds payable hold exactly what is owed */
     };
     int64_t problems = 0, transfers = 0, accounts = 0;
     bool opened;
@@ -1795,4 +1813,64 @@ topup_result store_idempotency_purge(store *st, int64_t before, int64_t *deleted
     if (deleted_count)
         *deleted_count = result == TOPUP_OK ? sqlite3_changes64(st->db) : 0;
     return result;
+}
+
+/* ---- for the other files of this backend (store_sqlite_int.h) ---- */
+
+sqlite3_stmt *store_sqlite_prepared(store *st, size_t slot, const char *sql)
+{
+    assert(slot < STORE_EXTRA_STATEMENTS_MAX);
+    sqlite3_stmt **cached = &st->extra_statements[slot];
+    if (*cached)
+        return *cached;
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cached, NULL);
+    if (rc != SQLITE_OK) {
+        fail(st, rc);
+        *cached = NULL;
+    }
+    return *cached;
+}
+
+topup_result store_sqlite_fail(store *st, int rc)
+{
+    return fail(st, rc);
+}
+
+topup_result store_sqlite_refuse(store *st, topup_result result, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(st->errmsg, sizeof st->errmsg, format, arguments);
+    va_end(arguments);
+    return result;
+}
+
+void store_sqlite_finish(sqlite3_stmt *s)
+{
+    finish(s);
+}
+
+topup_result store_sqlite_step_done(store *st, sqlite3_stmt *s)
+{
+    return step_done(st, s);
+}
+
+topup_result store_sqlite_require_transaction(store *st, const char *function)
+{
+    return require_transaction(st, function);
+}
+
+void store_sqlite_column_copy(sqlite3_stmt *s, int column, char *out, size_t out_size)
+{
+    column_copy(s, column, out, out_size);
+}
+
+bool store_sqlite_text_fits(const char *text, size_t size)
+{
+    return text_fits(text, size);
+}
+
+bool store_sqlite_currency_valid(const char *code)
+{
+    return currency_shape_valid(code);
 }

@@ -13,12 +13,12 @@
 
 #define ARRAY_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* allowed[from][to], all 81 pairs. */
+/* allowed[from][to], every pair. */
 static const bool allowed[ORDER_STATUS_COUNT][ORDER_STATUS_COUNT] = {
     [ORDER_NONE] = {[ORDER_CREATED] = true, [ORDER_PAID] = true},
-    [ORDER_CREATED] = {[ORDER_AWAITING_PAYMENT] = true},
-    [ORDER_AWAITING_PAYMENT] = {[ORDER_PAID] = true},
-    [ORDER_PAID] = {[ORDER_SUBMITTED] = true},
+    [ORDER_CREATED] = {[ORDER_AWAITING_PAYMENT] = true, [ORDER_CLOSED] = true},
+    [ORDER_AWAITING_PAYMENT] = {[ORDER_PAID] = true, [ORDER_CLOSED] = true},
+    [ORDER_PAID] = {[ORDER_SUBMITTED] = true, [ORDER_FAILED] = true},
     [ORDER_SUBMITTED] = {[ORDER_SUCCEEDED] = true, [ORDER_FAILED] = true, [ORDER_UNKNOWN] = true},
     [ORDER_UNKNOWN] = {[ORDER_SUCCEEDED] = true, [ORDER_FAILED] = true},
     [ORDER_FAILED] = {[ORDER_REFUNDED] = true},
@@ -48,11 +48,11 @@ static void values_outside_the_enum_never_transition(void **state)
     assert_string_equal(order_status_name(ORDER_STATUS_COUNT), "invalid");
 }
 
-static void only_succeeded_and_refunded_are_final(void **state)
+static void only_succeeded_refunded_and_closed_are_final(void **state)
 {
     (void)state;
     for (int s = 0; s < ORDER_STATUS_COUNT; s++) {
-        bool want = s == ORDER_SUCCEEDED || s == ORDER_REFUNDED;
+        bool want = s == ORDER_SUCCEEDED || s == ORDER_REFUNDED || s == ORDER_CLOSED;
         if (order_status_is_final((order_status)s) != want)
             fail_msg("%s: final should be %d", order_status_name((order_status)s), want);
     }
@@ -72,6 +72,7 @@ static void names_are_the_stored_ones_and_round_trip(void **state)
         [ORDER_FAILED] = "failed",
         [ORDER_REFUNDED] = "refunded",
         [ORDER_UNKNOWN] = "unknown",
+        [ORDER_CLOSED] = "closed",
     };
     for (int s = 0; s < ORDER_STATUS_COUNT; s++) {
         assert_string_equal(order_status_name((order_status)s), names[s]);
@@ -103,7 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_pair_matches_the_expected_machine),
         cmocka_unit_test(values_outside_the_enum_never_transition),
-        cmocka_unit_test(only_succeeded_and_refunded_are_final),
+        cmocka_unit_test(only_succeeded_refunded_and_closed_are_final),
         cmocka_unit_test(names_are_the_stored_ones_and_round_trip),
         cmocka_unit_test(parse_rejects_anything_but_an_exact_name),
     };
