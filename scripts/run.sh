@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 db=var/topup.db
 key_file=var/demo-api-key
+config=var/topupd.conf
 listen=${TOPUP_LISTEN:-127.0.0.1:8080}
 
 if [ ! -f "$db" ]; then
@@ -15,6 +16,21 @@ if [ ! -f "$db" ]; then
   build/topup apikey create --db "$db" --name demo --scope admin | tail -n 1 > "$key_file"
 fi
 key=$(cat "$key_file")
+# A database made by an earlier version gets the newer tables.
+build/topup migrate --db "$db" >/dev/null
+
+# The sandbox payment provider: its webhook secret (readable by this user only) and the config
+# that turns it on. Real providers are configured the same way; see docs/payments.md.
+if [ ! -f var/sandbox-webhook-secret ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 > var/sandbox-webhook-secret)
+fi
+cat > "$config" <<CONF
+# Written by make run: the DEMO daemon with the sandbox payment provider.
+db = $db
+listen = $listen
+sandbox.gateway = http://$listen
+sandbox.webhook_secret = var/sandbox-webhook-secret
+CONF
 
 cat <<TXT
 
@@ -31,7 +47,16 @@ cat <<TXT
     curl -s http://$listen/v1/subscribers/%2B8613800138000 -H "Authorization: Bearer $key"
     build/topup verify --db $db
 
+  Pay for a recharge through the sandbox payment provider (no real money):
+    curl -s http://$listen/v1/payment-orders -H "Authorization: Bearer $key" \\
+         -H 'Content-Type: application/json' -H "Idempotency-Key: \$(date +%s%N)" \\
+         -d '{"msisdn": "13800138000", "product": "cmcc-100", "provider": "sandbox",
+              "method": "checkout"}'
+    # open payment.pay_url in a browser and press Pay, or:
+    curl -s -X POST -d action=pay PAY_URL
+    curl -s http://$listen/v1/payment-orders/ORDER_ID -H "Authorization: Bearer $key"
+
   Stop with Ctrl-C.
 
 TXT
-exec build/topupd --db "$db" --listen "$listen"
+exec build/topupd --config "$config"

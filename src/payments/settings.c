@@ -84,7 +84,7 @@ static int apply_general(payment_settings *s, const char *key, const char *field
                          const char *value, char *error, size_t error_size)
 {
     if (strcmp(field, "close_after") == 0)
-        return apply_duration(&s->close_after_s, key, value, 60, 7 * 24 * 3600, error, error_size);
+        return apply_duration(&s->close_after_s, key, value, 1, 7 * 24 * 3600, error, error_size);
     if (strcmp(field, "retry_base_ms") == 0)
         return apply_duration(&s->retry_base_ms, key, value, 10, 3600 * 1000, error, error_size);
     if (strcmp(field, "retry_max_ms") == 0)
