@@ -140,6 +140,17 @@ static const cli_command commands[] = {
      "  close   [--provider-ref REF]\n"
      "Prints the answer as JSON. Exits 0 when the provider answered yes, 1 when it refused,\n"
      "3 when it did not answer or its answer did not verify (the outcome is unknown).\n"},
+    {"pay", "notifications", cli_cmd_pay_notifications,
+     "list payment notifications as received and judged, newest first",
+     "Usage: topup pay notifications [--limit N]\n"
+     "Every notification is kept with its verdict: credited, duplicate, refused (not genuine or\n"
+     "not for this app), mismatch, refunding, closed, ignored or unknown_trade.\n"
+     "  --limit N   at most N (1-1000, default 50)\n"},
+    {"alerts", NULL, cli_cmd_alerts, "list what a person must look at, newest first",
+     "Usage: topup alerts [--limit N]\n"
+     "Alerts are raised for a payment whose amount or currency differs from its order, a\n"
+     "refund the provider refused, a notification for an unknown trade.\n"
+     "  --limit N   at most N (1-1000, default 50)\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
