@@ -249,7 +249,7 @@ topup_result store_payments_due(store *st, int64_t now, payment_row *payments, s
     STATEMENT_OR_RETURN(s, st, P_DUE);
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc;
+    int rc = SQLITE_DONE;
     while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW)
         payment_from_row(s, 0, &payments[(*count)++]);
     topup_result r = *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
@@ -264,7 +264,7 @@ topup_result store_payments_paid_between(store *st, const char *provider, int64_
     bind_text(s, 1, provider);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
-    int rc;
+    int rc = SQLITE_DONE;
     topup_result r = TOPUP_OK;
     payment_row p;
     while (r == TOPUP_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -306,7 +306,7 @@ topup_result store_refunds_succeeded_between(store *st, const char *provider, in
     bind_text(s, 1, provider);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
-    int rc;
+    int rc = SQLITE_DONE;
     topup_result r = TOPUP_OK;
     refund_row f;
     payment_row p;
@@ -405,7 +405,7 @@ topup_result store_refunds_due(store *st, int64_t now, refund_row *refunds, size
     STATEMENT_OR_RETURN(s, st, R_DUE);
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc;
+    int rc = SQLITE_DONE;
     while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW)
         refund_from_row(s, &refunds[(*count)++]);
     topup_result r = *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
@@ -443,7 +443,7 @@ topup_result store_notifications_list(store *st, int64_t before_id, notification
     STATEMENT_OR_RETURN(s, st, N_LIST);
     sqlite3_bind_int64(s, 1, cursor(before_id));
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc;
+    int rc = SQLITE_DONE;
     while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         notification_row *n = &rows[(*count)++];
         memset(n, 0, sizeof *n);
@@ -482,7 +482,7 @@ topup_result store_alerts_list(store *st, int64_t before_id, alert_row *alerts, 
     STATEMENT_OR_RETURN(s, st, A_LIST);
     sqlite3_bind_int64(s, 1, cursor(before_id));
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc;
+    int rc = SQLITE_DONE;
     while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         alert_row *a = &alerts[(*count)++];
         memset(a, 0, sizeof *a);
