@@ -580,7 +580,11 @@ static topup_result settle_query(store *st, payment_settle *s, int64_t now)
         return settle_paid(st, &payment, trade->trade_no, trade->amount_minor, trade->currency,
                            now, &report);
     }
-    if (trade->state == TRADE_CLOSED || trade->state == TRADE_NOT_FOUND)
+    /* Alipay creates a page or wap trade only when the payer opens the page, so "no such trade"
+     * before the payment expires means "not paid yet", not "closed". */
+    bool closed = trade->state == TRADE_CLOSED ||
+                  (trade->state == TRADE_NOT_FOUND && now >= payment.expires_at);
+    if (closed)
         return settle_closed(st, &payment,
                              trade->state == TRADE_CLOSED ? "the provider closed the trade"
                                                           : "the provider has no such trade",
