@@ -29,28 +29,19 @@ count_ctest() { # build dir
   failed=$((failed + bad))
 }
 
-count_cli() {
-  local out="$log_dir/cli.log"
-  bash tests/cli/test_cli.sh build-asan >"$out" 2>&1
+# Runs a test script that ends with "NAME: N passed, N failed" and adds its counts; a script
+# that dies without that line, or fails without counting a failure, counts as one failure.
+count_script() { # NAME COMMAND...
+  local name=$1
+  shift
+  local out="$log_dir/$name.log"
+  "$@" >"$out" 2>&1
   local rc=$?
   cat "$out"
   local line
-  line=$(grep -E '^cli: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$out" | tail -n 1)
   if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-  passed=$((passed + $(sed -E 's/^cli: ([0-9]+) passed.*/\1/' <<<"$line")))
-  failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
-  if [ $rc -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed' <<<"$line"; then failed=$((failed + 1)); fi
-}
-
-count_fuzz() {
-  local out="$log_dir/fuzz.log"
-  bash fuzz/run.sh replay build-asan >"$out" 2>&1
-  local rc=$?
-  cat "$out"
-  local line
-  line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
-  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-  passed=$((passed + $(sed -E 's/^fuzz: ([0-9]+) passed.*/\1/' <<<"$line")))
+  passed=$((passed + $(sed -E "s/^$name: ([0-9]+) passed.*/\1/" <<<"$line")))
   failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
   if [ $rc -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed' <<<"$line"; then failed=$((failed + 1)); fi
 }
@@ -89,11 +80,13 @@ echo "== unit tests (ASan+UBSan build)"
 count_ctest build-asan
 if [ -f tests/cli/test_cli.sh ]; then
   echo "== CLI tests (ASan+UBSan build)"
-  count_cli
+  count_script cli bash tests/cli/test_cli.sh build-asan
+  echo "== reconcile CLI tests (ASan+UBSan build)"
+  count_script reconcile bash tests/cli/test_reconcile.sh build-asan
 fi
 if [ -f fuzz/run.sh ]; then
   echo "== fuzz corpus replay (ASan+UBSan build)"
-  count_fuzz
+  count_script fuzz bash fuzz/run.sh replay build-asan
 fi
 if compgen -G 'tests/integration/*.test.mjs' >/dev/null; then
   echo "== HTTP integration tests (ASan+UBSan build)"

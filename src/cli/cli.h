@@ -180,6 +180,7 @@ int cli_cmd_subscribers_set_status(cli_context *ctx, int argc, char **argv);
 int cli_cmd_pay_verify_notify(cli_context *ctx, int argc, char **argv);
 int cli_cmd_pay_sign(cli_context *ctx, int argc, char **argv);
 int cli_cmd_pay_gateway(cli_context *ctx, int argc, char **argv);
+int cli_cmd_reconcile(cli_context *ctx, int argc, char **argv);
 int cli_cmd_pay_notifications(cli_context *ctx, int argc, char **argv);
 int cli_cmd_alerts(cli_context *ctx, int argc, char **argv);
 

@@ -151,6 +151,20 @@ static const cli_command commands[] = {
      "Alerts are raised for a payment whose amount or currency differs from its order, a\n"
      "refund the provider refused, a notification for an unknown trade.\n"
      "  --limit N   at most N (1-1000, default 50)\n"},
+    {"reconcile", NULL, cli_cmd_reconcile,
+     "match a provider's daily trade bill against topup's payments and refunds",
+     "Usage: topup reconcile alipay|wechat FILE [--date YYYY-MM-DD]\n"
+     "Matches every payment and refund in a provider's trade bill to topup's by out_trade_no\n"
+     "and out_request_no, and topup's payments and refunds of the period to the bill. Only\n"
+     "reads the database.\n"
+     "  alipay FILE   the trade bill zip downloaded from Alipay (its ..._业务明细.csv is read)\n"
+     "  wechat FILE   the trade bill CSV downloaded from WeChat Pay (ALL, SUCCESS or REFUND)\n"
+     "  --date DAY    the day to reconcile, YYYY-MM-DD in UTC+8 (default: the period in the\n"
+     "                Alipay bill's header, or the day of the WeChat Pay bill's payments)\n"
+     "Lists matched, missing_in_topup, missing_at_provider, amount_mismatch and\n"
+     "status_mismatch lines, and the clearing-account difference (bill net - topup net).\n"
+     "A bill with one malformed line is refused whole, naming the file and the line.\n"
+     "Exit status: 0 all matched and the difference is 0; 1 exceptions; 2 nothing reconciled.\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -331,6 +331,10 @@ recharge
 balance
 history
 verify
+pay gateway
+pay notifications
+alerts
+reconcile
 operator
 EOF
 check "every command's --help exits 0 with usage on stdout${help_failures:+ (failed:$help_failures)}" \
