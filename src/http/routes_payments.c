@@ -54,7 +54,8 @@ void http_get_payment_order(request *rq)
                                                          : NULL);
         return;
     }
-    /* Only the key that created it (or an admin) may see it. */
+    /* Like GET /v1/recharges/{id}: any key with the read scope may read any order; keys are
+     * given to back offices, not to payers. */
     answer_json_value(rq, 200, value);
 }
 
@@ -408,18 +409,29 @@ void http_get_sandbox_page(request *rq)
     answer_html(rq, 200, html);
 }
 
+/* What the payer reads after pressing a button, by the notification's verdict. */
+static const char *sandbox_result_text(const char *verdict)
+{
+    if (strcmp(verdict, "credited") == 0)
+        return "Paid. The number has been recharged. 支付成功";
+    if (strcmp(verdict, "closed") == 0)
+        return "Payment failed; the order is closed. 支付失败";
+    if (strcmp(verdict, "duplicate") == 0)
+        return "This trade was already paid; nothing more was charged. 已支付";
+    if (strcmp(verdict, "refunding") == 0 || strcmp(verdict, "mismatch") == 0)
+        return "The payment could not be applied and is being refunded. 退款中";
+    return "The payment was not applied.";
+}
+
 static void finish_sandbox_page(request *rq)
 {
     notify_work *work = rq->work;
     const payment_notification *n = &work->notification;
     char html[2048];
-    bool paid = strcmp(n->verdict, "credited") == 0;
     snprintf(html, sizeof html,
              "%s<h1>Sandbox payment 沙箱支付</h1><div class=\"box\"><p id=\"result\">%s</p>"
              "<p class=\"note\">%s</p></div></body></html>",
-             page_head, paid ? "Paid. The number has been recharged. 支付成功"
-                        : strcmp(n->verdict, "closed") == 0 ? "Payment failed; the order is closed. 支付失败"
-                                                           : "The payment was not applied.",
+             page_head, sandbox_result_text(n->verdict),
              n->detail);
     answer_html(rq, n->accepted ? 200 : 409, html);
 }

@@ -169,13 +169,17 @@ topup_result sandbox_notification(provider *p, const char *out_trade_no, bool pa
 {
     *body = NULL;
     *signature = NULL;
+    /* The trade number is the payment's own: paying the same trade twice (two clicks at once)
+     * is one payment, as at a real provider, and the second is a duplicate. */
+    char trade_no[OUT_TRADE_NO_SIZE + 4];
+    snprintf(trade_no, sizeof trade_no, "SBX%.*s", OUT_TRADE_NO_SIZE - 1, out_trade_no);
     unsigned char random[8];
     if (RAND_bytes(random, sizeof random) != 1)
         return TOPUP_E_NOMEM;
-    char trade_no[40];
-    snprintf(trade_no, sizeof trade_no, "SBX%02x%02x%02x%02x%02x%02x%02x%02x", random[0],
+    char event_id[24];
+    snprintf(event_id, sizeof event_id, "evt_%02x%02x%02x%02x%02x%02x%02x%02x", random[0],
              random[1], random[2], random[3], random[4], random[5], random[6], random[7]);
-    json_t *event = json_pack("{s:s,s:s,s:I,s:{s:s,s:s,s:I,s:s}}", "id", trade_no, "type",
+    json_t *event = json_pack("{s:s,s:s,s:I,s:{s:s,s:s,s:I,s:s}}", "id", event_id, "type",
                               paid ? "payment.succeeded" : "payment.failed", "created",
                               (json_int_t)now, "data", "out_trade_no", out_trade_no, "trade_no",
                               trade_no, "amount_minor", (json_int_t)amount_minor, "currency",

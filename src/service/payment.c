@@ -193,7 +193,7 @@ topup_result payment_open_apply(store *st, void *payload, int64_t now)
     r = open_effect(st, open, now);
     if (r != TOPUP_OK) {
         store_savepoint_rollback(st);
-        open_refuse(open, r, store_errmsg(st));
+        open_refuse(open, r, NULL);
         return is_storage_failure(r) ? r : TOPUP_OK;
     }
     open->http_status = 201;
@@ -219,36 +219,35 @@ topup_result payment_open_apply(store *st, void *payload, int64_t now)
  * (the settlement worker sends it). One refund per payment: its number is derived from the
  * payment's, so asking again can never refund twice. */
 static topup_result hold_for_refund(store *st, const order_row *order, const payment_row *payment,
-                                    const char *reason, int64_t now)
+                                    int64_t amount_minor, const char *currency, const char *reason,
+                                    int64_t now)
 {
     account_row clearing, payable;
-    topup_result r = provider_account(st, "clearing", payment->provider, payment->currency,
-                                      &clearing);
+    topup_result r = provider_account(st, "clearing", payment->provider, currency, &clearing);
     if (r == TOPUP_OK)
-        r = provider_account(st, "refunds_payable", payment->provider, payment->currency,
-                             &payable);
+        r = provider_account(st, "refunds_payable", payment->provider, currency, &payable);
     if (r != TOPUP_OK)
         return r;
     transfer_row transfer = {
         .debit_account_id = clearing.id,
         .credit_account_id = payable.id,
-        .amount_minor = payment->paid_minor,
+        .amount_minor = amount_minor,
         .order_id = order->id,
         .created_at = now,
     };
-    memcpy(transfer.currency, payment->currency, sizeof transfer.currency);
+    snprintf(transfer.currency, sizeof transfer.currency, "%s", currency);
     snprintf(transfer.kind, sizeof transfer.kind, "payment_unapplied");
     if ((r = store_transfer(st, &transfer, NULL, NULL)))
         return r;
     refund_row refund = {
         .payment_id = payment->id,
-        .amount_minor = payment->paid_minor,
+        .amount_minor = amount_minor,
         .next_attempt_at = now,
         .created_at = now,
         .updated_at = now,
     };
     textf(refund.out_request_no, sizeof refund.out_request_no, "RF%s", payment->out_trade_no);
-    memcpy(refund.currency, payment->currency, sizeof refund.currency);
+    snprintf(refund.currency, sizeof refund.currency, "%s", currency);
     textf(refund.reason, sizeof refund.reason, "%s", reason);
     snprintf(refund.status, sizeof refund.status, "pending");
     return store_refund_insert(st, &refund);
@@ -285,7 +284,7 @@ static topup_result credit_or_refund(store *st, order_row *order, const payment_
     textf(reason, sizeof reason, "credit refused: %s", topup_result_code(cause));
     if ((r = store_order_transition(st, order, ORDER_FAILED, reason, now)))
         return r;
-    return hold_for_refund(st, order, payment, reason, now);
+    return hold_for_refund(st, order, payment, payment->paid_minor, payment->currency, reason, now);
 }
 
 typedef struct paid_report {
@@ -318,31 +317,19 @@ static topup_result settle_paid(store *st, payment_row *payment, const char *tra
 {
     if (strcmp(payment->status, "paid") == 0)
         return already_paid(st, payment, trade_no, now, report);
-    if (amount_minor != payment->amount_minor || strcmp(currency, payment->currency) != 0) {
-        report->verdict = "mismatch";
-        textf(report->detail, sizeof report->detail,
-                 "paid %lld %s for %s but the order's price is %lld %s; nothing credited",
-                 (long long)amount_minor, currency, payment->out_trade_no,
-                 (long long)payment->amount_minor, payment->currency);
-        /* A person decides: the worker stops asking the provider about this payment. */
-        payment->next_check_at = 0;
-        payment->updated_at = now;
-        topup_result r = store_payment_update(st, payment);
-        return r ? r : raise_alert(st, "amount_mismatch", payment->order_id, now, "%s",
-                                   report->detail);
-    }
     payment_row other;
     topup_result r = store_payment_by_trade_no(st, payment->provider, trade_no, &other);
     if (r == TOPUP_OK) {
         report->verdict = "mismatch";
         textf(report->detail, sizeof report->detail, "trade %s already paid payment %s",
-                 trade_no, other.out_trade_no);
+              trade_no, other.out_trade_no);
         return raise_alert(st, "trade_reused", payment->order_id, now, "%s", report->detail);
     }
     if (r != TOPUP_E_NOT_FOUND)
         return r;
 
     bool order_was_open = payment_is_open(payment);
+    bool mismatch = amount_minor != payment->amount_minor || strcmp(currency, payment->currency) != 0;
     textf(payment->trade_no, sizeof payment->trade_no, "%s", trade_no);
     payment->paid_minor = amount_minor;
     payment->paid_at = now;
@@ -358,12 +345,29 @@ static topup_result settle_paid(store *st, payment_row *payment, const char *tra
     if (order_was_open && order.status == ORDER_CREATED &&
         (r = store_order_transition(st, &order, ORDER_AWAITING_PAYMENT, "payment created", now)))
         return r;
+    if (mismatch) {
+        /* The payer paid, but not what the order costs: nothing is credited, a person is told,
+         * and what was paid goes back, so no money is kept without a credit. */
+        report->verdict = "mismatch";
+        textf(report->detail, sizeof report->detail,
+              "paid %lld %s for %s but the order's price is %lld %s; nothing credited, refunding",
+              (long long)amount_minor, currency, payment->out_trade_no,
+              (long long)payment->amount_minor, payment->currency);
+        if ((r = raise_alert(st, "amount_mismatch", payment->order_id, now, "%s", report->detail)))
+            return r;
+        if (order.status == ORDER_AWAITING_PAYMENT &&
+            (r = store_order_transition(st, &order, ORDER_CLOSED, "paid the wrong amount", now)))
+            return r;
+        return hold_for_refund(st, &order, payment, amount_minor, currency,
+                               "paid an amount other than the order's price", now);
+    }
     if (order.status != ORDER_AWAITING_PAYMENT) {
         /* The order closed before the money came: the payer gets it back. */
         report->verdict = "refunding";
         textf(report->detail, sizeof report->detail, "paid after order %lld was %s; refunding",
-                 (long long)order.id, order_status_name(order.status));
-        return hold_for_refund(st, &order, payment, "paid after the order closed", now);
+              (long long)order.id, order_status_name(order.status));
+        return hold_for_refund(st, &order, payment, amount_minor, currency,
+                               "paid after the order closed", now);
     }
     if ((r = store_order_transition(st, &order, ORDER_PAID, reason, now)))
         return r;
@@ -450,7 +454,7 @@ topup_result payment_create_apply(store *st, void *payload, int64_t now)
      * worker settles it by query. A storage failure fails the batch. */
     if (r != TOPUP_OK) {
         fprintf(stderr, "topup: payment %lld: recording the create answer failed: %s\n",
-                (long long)outcome->payment_id, store_errmsg(st));
+                (long long)outcome->payment_id, topup_result_code(r));
         store_savepoint_rollback(st);
         return is_storage_failure(r) ? r : TOPUP_OK;
     }
@@ -541,7 +545,7 @@ topup_result payment_notification_apply(store *st, void *payload, int64_t now)
         if (is_storage_failure(r))
             return r;
         /* Not applied: the provider will resend, and the raw notification is still kept. */
-        set_verdict(n, false, "error", store_errmsg(st));
+        set_verdict(n, false, "error", topup_result_code(r));
         payment_id = 0;
         if ((r = store_savepoint(st)) != TOPUP_OK)
             return r;
@@ -693,7 +697,7 @@ topup_result payment_settle_apply(store *st, void *payload, int64_t now)
     if (r != TOPUP_OK) {
         fprintf(stderr, "topup: settling %s %lld failed: %s\n",
                 s->kind == SETTLE_REFUND ? "refund" : "payment", (long long)s->id,
-                store_errmsg(st));
+                topup_result_code(r));
         store_savepoint_rollback(st);
         return is_storage_failure(r) ? r : TOPUP_OK;
     }

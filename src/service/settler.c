@@ -50,8 +50,13 @@ static void settle_payment(settler *s, const payment_row *payment, int64_t now)
     }
     settle.status = ops->query(p, payment->out_trade_no, payment->provider_ref, &settle.trade,
                                settle.detail, sizeof settle.detail);
+    /* A pending trade is closed when it expired, and also when its creation went unanswered:
+     * then the payer was never given a way to pay (no pay_url), so nobody will pay it and the
+     * order must close for the payer to start again. A payment code is the exception: pending
+     * there means the customer is confirming in the app. */
+    bool unreachable = payment->pay_url[0] == '\0' && strcmp(payment->method, "code") != 0;
     bool expired_unpaid = settle.status == GATEWAY_OK && settle.trade.state == TRADE_PENDING &&
-                          now >= payment->expires_at;
+                          (now >= payment->expires_at || unreachable);
     if (expired_unpaid) {
         settle.kind = SETTLE_CLOSE;
         settle.status = ops->close(p, payment->out_trade_no, payment->provider_ref, settle.detail,
