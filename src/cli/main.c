@@ -165,6 +165,20 @@ static const cli_command commands[] = {
      "status_mismatch lines, and the clearing-account difference (bill net - topup net).\n"
      "A bill with one malformed line is refused whole, naming the file and the line.\n"
      "Exit status: 0 all matched and the difference is 0; 1 exceptions; 2 nothing reconciled.\n"},
+    {"outbox", "list", cli_cmd_outbox_list, "list SMS in the outbox, newest first",
+     "Usage: topup outbox list [--status STATUS] [--limit N]\n"
+     "  --status STATUS   queued, sending, sent, delivered, undelivered or dead\n"
+     "  --limit N         at most N (1-1000, default 50)\n"},
+    {"outbox", "show", cli_cmd_outbox_show, "show one SMS with its text",
+     "Usage: topup outbox show ID\n"},
+    {"outbox", "retry", cli_cmd_outbox_retry, "queue an SMS that was not sent again",
+     "Usage: topup outbox retry ID\n"
+     "Queues a dead, queued or stuck message to be sent now. A message the SMSC acknowledged is\n"
+     "never sent again.\n"},
+    {"sms", "preview", cli_cmd_sms_preview, "show what an SMS template says",
+     "Usage: topup sms preview EVENT [--lang zh-CN|en] [--facts JSON]\n"
+     "EVENT: recharge_succeeded, recharge_refunded, payment_received, otp, low_balance.\n"
+     "Without --facts, sample facts (a CNY 100.00 recharge of +8613800138000) are used.\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

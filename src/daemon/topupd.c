@@ -104,8 +104,10 @@ static int apply_file_setting(void *context, const char *key, const char *value,
 {
     config_target *target = context;
     if (strchr(key, '.')) {
-        int applied =
-            payment_settings_apply(&target->config->payments, key, value, error, error_size);
+        int applied = sms_settings_apply(&target->config->sms, key, value, error, error_size);
+        if (applied == 0)
+            applied =
+                payment_settings_apply(&target->config->payments, key, value, error, error_size);
         if (applied == 0)
             snprintf(error, error_size, "%s is not a known setting", key);
         return applied == 1 ? 0 : -1;

@@ -340,6 +340,13 @@ static bool answered_from_replay(request *rq)
     return true;
 }
 
+/* A credit queues the subscriber's SMS when SMS is configured. */
+static void set_sms_lang(request *rq, recharge_request *out)
+{
+    const sms_settings *sms = &rq->srv->config.sms;
+    snprintf(out->sms_lang, sizeof out->sms_lang, "%s", sms->transport[0] ? sms->lang : "");
+}
+
 bool http_read_recharge(request *rq, json_t *body, const char *const *allowed,
                         recharge_request *out)
 {
@@ -350,6 +357,7 @@ bool http_read_recharge(request *rq, json_t *body, const char *const *allowed,
         ok = false;
     }
     out->api_key_id = rq->key.id;
+    set_sms_lang(rq, out);
     return ok && check_amount(rq, &fields) && resolve(rq, &fields, out);
 }
 
@@ -381,6 +389,7 @@ static void post_recharge(request *rq)
         return;
     snprintf(out->channel, sizeof out->channel, "api");
     memcpy(out->funding_account, rq->key.funding_account, sizeof out->funding_account);
+    set_sms_lang(rq, out);
     server_submit_write(rq);
 }
 

@@ -37,6 +37,7 @@ void server_config_defaults(server_config *config)
     config->queue_size_max = 8192;
     config->batch_size_max = 1024;
     payment_settings_defaults(&config->payments);
+    sms_settings_defaults(&config->sms);
 }
 
 store *server_reader(server *srv)

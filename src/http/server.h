@@ -7,6 +7,7 @@
 
 #include "core/result.h"
 #include "payments/settings.h"
+#include "sms/transport.h"
 
 #define LISTEN_HOST_SIZE 64
 
@@ -19,6 +20,7 @@ typedef struct server_config {
     size_t queue_size_max;              /* bounded write queue: 503 beyond it */
     size_t batch_size_max;              /* largest group commit */
     payment_settings payments;          /* providers and timing of paid orders */
+    sms_settings sms;                   /* SMS to subscribers; off when sms.transport is "" */
 } server_config;
 
 typedef struct server server;

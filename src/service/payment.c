@@ -82,6 +82,7 @@ static void request_from_order(const order_row *order, const payment_row *paymen
     request->face_minor = order->face_minor;
     request->price_minor = order->price_minor;
     request->validity_days = payment->validity_days;
+    memcpy(request->sms_lang, payment->sms_lang, sizeof request->sms_lang);
 }
 
 static bool payment_is_open(const payment_row *payment)
@@ -168,6 +169,7 @@ static topup_result open_effect(store *st, payment_open *open, int64_t now)
         .updated_at = now,
     };
     snprintf(payment.provider, sizeof payment.provider, "%s", open->provider);
+    memcpy(payment.sms_lang, request->sms_lang, sizeof payment.sms_lang);
     snprintf(payment.method, sizeof payment.method, "%s", pay_method_name(open->method));
     memcpy(payment.currency, order.currency, sizeof payment.currency);
     set_status(&payment, "creating", now);

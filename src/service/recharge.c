@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/problem.h"
+#include "sms/templates.h"
 
 #define SECONDS_PER_DAY 86400
 
@@ -149,6 +150,20 @@ static topup_result extend_validity(int64_t valid_until, int64_t now, int validi
     return r;
 }
 
+/* The subscriber's SMS about the order, in the transaction of the change it reports. */
+static topup_result queue_sms(store *st, const char *event, const recharge_request *request,
+                              const order_row *order, int64_t now)
+{
+    outbox_row message = {.order_id = order->id, .created_at = now};
+    snprintf(message.event, sizeof message.event, "%s", event);
+    memcpy(message.msisdn, order->msisdn, sizeof message.msisdn);
+    snprintf(message.lang, sizeof message.lang, "%s", request->sms_lang);
+    sms_recharge_facts(order->msisdn, order->face_minor, order->currency,
+                       order->balance_after_minor, order->valid_until, order->id, now,
+                       message.facts, sizeof message.facts);
+    return store_outbox_insert(st, &message);
+}
+
 topup_result recharge_fulfil(store *st, const recharge_request *request, const subscriber_row *sub,
                              order_row *order, int64_t now)
 {
@@ -162,7 +177,10 @@ topup_result recharge_fulfil(store *st, const recharge_request *request, const s
     if ((r = store_subscriber_update(st, sub->msisdn, sub->status, order->valid_until)))
         return r;
     order->has_balance_after = true;
-    return store_order_transition(st, order, ORDER_SUCCEEDED, "credited", now);
+    if ((r = store_order_transition(st, order, ORDER_SUCCEEDED, "credited", now)))
+        return r;
+    return request->sms_lang[0] ? queue_sms(st, "recharge_succeeded", request, order, now)
+                                : TOPUP_OK;
 }
 
 void recharge_order_prepare(const recharge_request *request, int64_t funding_account_id,

@@ -27,6 +27,7 @@ typedef struct recharge_request {
     int64_t price_minor; /* debited from the funding account */
     char currency[CURRENCY_CODE_SIZE];
     int validity_days;
+    char sms_lang[8]; /* the language of the SMS the credit queues; "" = no SMS */
 } recharge_request;
 
 typedef struct recharge_response {

@@ -228,6 +228,33 @@ static const char *const migrations[] = {
     "  detail TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL"
     ");",
+
+    /* 3: the SMS outbox. A message is written in the transaction of the change it reports, with
+     * the facts it needs (JSON); the text is rendered from its event's template when sent. */
+    "CREATE TABLE sms_outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  event TEXT NOT NULL,"
+    "  msisdn TEXT NOT NULL,"
+    "  lang TEXT NOT NULL,"
+    "  facts TEXT NOT NULL,"
+    "  order_id INTEGER,"
+    "  status TEXT NOT NULL CHECK (status IN"
+    "    ('queued', 'sending', 'sent', 'delivered', 'undelivered', 'dead')),"
+    "  attempt_count INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER,"
+    "  smsc_id TEXT,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  receipt_stat TEXT NOT NULL DEFAULT '',"
+    "  receipt_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX sms_outbox_due ON sms_outbox(next_attempt_at)"
+    "  WHERE next_attempt_at IS NOT NULL;"
+    "CREATE INDEX sms_outbox_smsc ON sms_outbox(smsc_id) WHERE smsc_id IS NOT NULL;"
+    "CREATE INDEX sms_outbox_msisdn ON sms_outbox(msisdn, id);"
+    /* The language of the SMS a payment order's credit queues, chosen when it was created. */
+    "ALTER TABLE payments ADD COLUMN sms_lang TEXT NOT NULL DEFAULT '';",
 };
 
 const char *const *schema_sqlite_migrations(size_t *count)

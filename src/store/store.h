@@ -303,6 +303,7 @@ typedef struct payment_row {
     int64_t amount_minor;                 /* the order's price */
     char currency[CURRENCY_CODE_SIZE];
     int validity_days; /* what the product quoted at creation adds, credited when paid */
+    char sms_lang[8];  /* the language of the SMS its credit queues; "" = none */
     char status[PAYMENT_STATUS_SIZE];
     char pay_url[PAYMENT_URL_SIZE]; /* where the payer pays; "" until created */
     int64_t paid_minor;             /* what the provider says was paid; 0 until paid */
@@ -408,5 +409,52 @@ typedef struct alert_row {
 topup_result store_alert_insert(store *st, alert_row *alert /* IN, OUT: id */);
 topup_result store_alerts_list(store *st, int64_t before_id, alert_row *alerts /* OUT */,
                                size_t count_max, size_t *count /* OUT */);
+
+/* ---- SMS outbox ---- */
+
+#define SMS_EVENT_SIZE  24
+#define SMS_LANG_SIZE   8
+#define SMS_FACTS_SIZE  512
+#define SMS_STATUS_SIZE 12
+
+/* One SMS to send. status: queued (due at next_attempt_at), sending (handed to the transport),
+ * sent (the SMSC acknowledged it: never sent again), delivered / undelivered (its receipt), dead
+ * (refused for good, or out of attempts). */
+typedef struct outbox_row {
+    int64_t id;
+    char event[SMS_EVENT_SIZE]; /* recharge_succeeded, recharge_refunded, payment_received, ... */
+    char msisdn[E164_SIZE];
+    char lang[SMS_LANG_SIZE];    /* zh-CN, en */
+    char facts[SMS_FACTS_SIZE];  /* JSON object of the template's placeholders */
+    int64_t order_id;            /* 0 when about no order */
+    char status[SMS_STATUS_SIZE];
+    int attempt_count;
+    int64_t next_attempt_at; /* 0 when nothing is due */
+    char smsc_id[66];        /* the SMSC's message id once acknowledged */
+    char last_error[REASON_SIZE];
+    char receipt_stat[12];
+    int64_t receipt_at;
+    int64_t created_at;
+    int64_t updated_at;
+} outbox_row;
+
+/* Queues a message (status queued, due now); in the transaction of the change it reports. */
+topup_result store_outbox_insert(store *st, outbox_row *message /* IN, OUT: id */);
+/* Writes status, attempt_count, next_attempt_at, smsc_id, last_error, receipt_stat, receipt_at,
+ * updated_at. */
+topup_result store_outbox_update(store *st, const outbox_row *message);
+topup_result store_outbox_get(store *st, int64_t id, outbox_row *message /* OUT */);
+/* The message the SMSC acknowledged with smsc_id; TOPUP_E_NOT_FOUND when none. */
+topup_result store_outbox_by_smsc_id(store *st, const char *smsc_id, outbox_row *message /* OUT */);
+/* Queued messages due at now, oldest first. */
+topup_result store_outbox_due(store *st, int64_t now, outbox_row *messages /* OUT */,
+                              size_t count_max, size_t *count /* OUT */);
+/* Newest first, id < before_id (0 = newest), of one status when status is non-NULL. */
+topup_result store_outbox_list(store *st, const char *status, int64_t before_id,
+                               outbox_row *messages /* OUT */, size_t count_max,
+                               size_t *count /* OUT */);
+/* Messages per status, for /metrics: fills counts[i] for statuses[i]. */
+topup_result store_outbox_counts(store *st, const char *const *statuses, size_t status_count,
+                                 int64_t *counts /* OUT */);
 
 #endif

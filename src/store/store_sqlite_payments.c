@@ -27,12 +27,13 @@ typedef enum slot {
     SLOT_COUNT
 } slot;
 
-_Static_assert(SLOT_COUNT <= STORE_EXTRA_STATEMENTS_MAX, "raise STORE_EXTRA_STATEMENTS_MAX");
+/* Slots from 32 belong to store_sqlite_outbox.c. */
+_Static_assert(SLOT_COUNT <= 32, "the payment statements overlap the outbox slots");
 
 #define PAYMENT_COLUMNS                                                                            \
     "p.id, p.order_id, p.provider, p.method, p.out_trade_no, p.trade_no, p.provider_ref,"          \
     " p.amount_minor, p.currency, p.status, p.pay_url, p.paid_minor, p.expires_at, p.paid_at,"     \
-    " p.next_check_at, p.check_count, p.created_at, p.updated_at, p.validity_days"
+    " p.next_check_at, p.check_count, p.created_at, p.updated_at, p.validity_days, p.sms_lang"
 #define REFUND_COLUMNS                                                                             \
     "r.id, r.payment_id, r.out_request_no, r.amount_minor, r.currency, r.reason, r.status,"        \
     " r.refund_id, r.attempt_count, r.next_attempt_at, r.created_at, r.updated_at"
@@ -41,9 +42,9 @@ _Static_assert(SLOT_COUNT <= STORE_EXTRA_STATEMENTS_MAX, "raise STORE_EXTRA_STAT
 static const char *const sql[SLOT_COUNT] = {
     [P_INSERT] = "INSERT INTO payments(order_id, provider, method, out_trade_no, trade_no,"
                  " provider_ref, amount_minor, currency, status, pay_url, paid_minor, expires_at,"
-                 " paid_at, next_check_at, check_count, created_at, updated_at, validity_days)"
+                 " paid_at, next_check_at, check_count, created_at, updated_at, validity_days, sms_lang)"
                  " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                 " nullif(?13, 0), nullif(?14, 0), ?15, ?16, ?17, ?18)",
+                 " nullif(?13, 0), nullif(?14, 0), ?15, ?16, ?17, ?18, ?19)",
     [P_UPDATE] = "UPDATE payments SET trade_no = nullif(?2, ''), provider_ref = ?3, status = ?4,"
                  " pay_url = ?5, paid_minor = ?6, paid_at = nullif(?7, 0),"
                  " next_check_at = nullif(?8, 0), check_count = ?9, updated_at = ?10"
@@ -133,6 +134,7 @@ static void payment_from_row(sqlite3_stmt *s, int first, payment_row *p)
     p->created_at = sqlite3_column_int64(s, first + 16);
     p->updated_at = sqlite3_column_int64(s, first + 17);
     p->validity_days = sqlite3_column_int(s, first + 18);
+    store_sqlite_column_copy(s, first + 19, p->sms_lang, sizeof p->sms_lang);
 }
 
 static bool payment_valid(const payment_row *p)
@@ -171,6 +173,7 @@ topup_result store_payment_insert(store *st, payment_row *p)
     sqlite3_bind_int64(s, 16, p->created_at);
     sqlite3_bind_int64(s, 17, p->updated_at);
     sqlite3_bind_int(s, 18, p->validity_days);
+    bind_text(s, 19, p->sms_lang);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK)
         p->id = sqlite3_last_insert_rowid(st->db);

@@ -335,6 +335,10 @@ pay gateway
 pay notifications
 alerts
 reconcile
+outbox list
+outbox show
+outbox retry
+sms preview
 operator
 EOF
 check "every command's --help exits 0 with usage on stdout${help_failures:+ (failed:$help_failures)}" \
