@@ -12,6 +12,7 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "payments/gateways.h"
+#include "service/dispatcher.h"
 #include "service/settler.h"
 #include "service/writer.h"
 #include "store/store.h"
@@ -40,6 +41,7 @@ struct server {
     payment_gateways gateways; /* the configured providers, opened at start */
     settler *settler;          /* settles unknown and expired payments and sends refunds */
     bool gateways_open;
+    dispatcher *dispatcher;    /* sends the outbox's SMS; NULL when SMS is off */
     atomic_int detached_count; /* detached calls in flight; stop waits for them */
 
     pthread_mutex_t readers_lock; /* guards readers[] */

@@ -592,6 +592,19 @@ static topup_result start_payments(server *srv)
     return settler_start(srv->config.db_path, srv->writer, &srv->gateways, &srv->settler);
 }
 
+/* Starts the SMS dispatcher when a transport is configured. */
+static topup_result start_sms(server *srv)
+{
+    if (!srv->config.sms.transport[0])
+        return TOPUP_OK;
+    char detail[SMS_DETAIL_SIZE] = "";
+    topup_result r = dispatcher_start(srv->config.db_path, srv->writer, &srv->config.sms,
+                                      &srv->dispatcher, detail, sizeof detail);
+    if (r != TOPUP_OK)
+        fprintf(stderr, "topupd: SMS: %s\n", detail);
+    return r;
+}
+
 topup_result server_start(const server_config *config, server **out)
 {
     server *srv = calloc(1, sizeof *srv);
@@ -610,6 +623,8 @@ topup_result server_start(const server_config *config, server **out)
                          &srv->writer);
     if (r == TOPUP_OK)
         r = start_payments(srv);
+    if (r == TOPUP_OK)
+        r = start_sms(srv);
     if (r == TOPUP_OK) {
         if (pthread_create(&srv->watcher, NULL, watcher_main, srv) != 0)
             r = TOPUP_E_NOMEM;
@@ -641,6 +656,8 @@ void server_stop(server *srv)
         nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     settler_stop(srv->settler);
     srv->settler = NULL;
+    dispatcher_stop(srv->dispatcher);
+    srv->dispatcher = NULL;
     if (srv->writer)
         writer_drain(srv->writer);
     /* Keep-alive connections are still served until here: they may still submit (and get 503)

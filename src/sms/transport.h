@@ -101,5 +101,6 @@ typedef struct sms_transport_ops {
 } sms_transport_ops;
 
 extern const sms_transport_ops smpp_transport_ops;
+extern const sms_transport_ops http_gateway_transport_ops;
 
 #endif

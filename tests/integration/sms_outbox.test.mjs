@@ -1,7 +1,11 @@
 // The SMS outbox: a recharge queues its subscriber's SMS in the same transaction as the credit,
-// in the configured language, with the facts its template needs; with SMS off nothing is
-// queued; a refused recharge queues nothing. The texts are checked through `topup outbox show`.
+// in the configured language, with the facts its template needs; the dispatcher sends it through
+// an HTTP SMS gateway (Kannel's sendsms, played here by a loopback server) and records sent,
+// retried and dead messages; with SMS off nothing is queued; a refused recharge queues nothing.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -14,8 +18,33 @@ import {
   startDaemon,
   TOPUP,
   topup,
+  sleep,
   verifyLedger,
 } from './harness.mjs';
+
+/** A Kannel-style sendsms endpoint: records each request's query; answers with gw.status. */
+async function startSmsGateway() {
+  const gw = { status: 202, requests: [] };
+  gw.server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    gw.requests.push(Object.fromEntries(url.searchParams));
+    res.writeHead(gw.status, { 'content-type': 'text/plain' });
+    res.end(gw.status < 300 ? '0: Accepted for delivery' : 'refused');
+  });
+  await new Promise((resolve) => gw.server.listen(0, '127.0.0.1', resolve));
+  gw.url = `http://127.0.0.1:${gw.server.address().port}/cgi-bin/sendsms`;
+  return gw;
+}
+
+async function waitForMessage(db, orderId, done, what) {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const m = (await outbox(db)).find((x) => x.order_id === Number(orderId));
+    if (m && done(m)) return m;
+    if (Date.now() > deadline) assert.fail(`${what}: ${JSON.stringify(m)}`);
+    await sleep(100);
+  }
+}
 
 async function outbox(db) {
   const r = await topup(['outbox', 'list', '--db', db, '--json']);
@@ -33,14 +62,22 @@ describe('SMS outbox', () => {
   let ws;
   let key;
   let daemon;
+  let gw;
   before(async () => {
     ws = await createWorkspace('sms');
     key = await createKey(ws.db, 'sms-it', 'recharge,read');
-    const config = await ws.writeFile('topupd.conf', 'sms.transport = smpp\nsms.lang = en\n');
+    gw = await startSmsGateway();
+    const secret = path.join(ws.dir, 'sms-password');
+    fs.writeFileSync(secret, 's3cret\n', { mode: 0o600 });
+    const config = await ws.writeFile('topupd.conf', [
+      'sms.transport = http', 'sms.http_style = kannel', `sms.url = ${gw.url}`,
+      'sms.username = topup', `sms.password = ${secret}`, 'sms.source_addr = 10086', 'sms.lang = en', '',
+    ].join('\n'));
     daemon = await startDaemon(ws.db, { args: ['--config', config] });
   });
   after(async () => {
     await daemon?.stop();
+    gw?.server.close();
     await ws?.cleanup();
   });
 
@@ -53,10 +90,17 @@ describe('SMS outbox', () => {
     assert.equal(m.event, 'recharge_succeeded');
     assert.equal(m.msisdn, '+8613800138001');
     assert.equal(m.lang, 'en');
-    assert.equal(m.status, 'queued');
+    assert.ok(['queued', 'sending', 'sent'].includes(m.status), m.status);
     assert.equal(m.facts.amount_minor, order.amount_minor);
     assert.equal(m.facts.balance_minor, order.balance_after_minor);
+    const sent = await waitForMessage(ws.db, order.id, (x) => x.status === 'sent', 'the SMS was not sent');
+    assert.equal(sent.attempts, 1);
     const shown = await show(ws.db, m.id);
+    const request = gw.requests.find((q) => q.to === '+8613800138001');
+    assert.ok(request, JSON.stringify(gw.requests));
+    assert.equal(request.text, shown.text, 'the gateway got exactly the rendered text');
+    assert.deepEqual([request.username, request.password, request.from, request.charset],
+      ['topup', 's3cret', '10086', 'UTF-8']);
     assert.match(shown.text, /^Your number \+86138\*\*\*\*8001 was recharged with CNY 50\.00\. Balance CNY [0-9.]+, valid until \d{4}-\d{2}-\d{2}\. Order \d+, /);
     assert.ok(shown.text.includes(`Order ${order.id},`), shown.text);
     await verifyLedger(ws.db);
@@ -74,11 +118,26 @@ describe('SMS outbox', () => {
     assert.equal(all.filter((m) => m.msisdn === '+8613800138003').length, 0);
   });
 
-  test('retry puts an unsent message back in the queue; an unknown id is refused', async () => {
-    const [m] = await outbox(ws.db);
-    const r = await topup(['outbox', 'retry', String(m.id), '--db', ws.db]);
+  test('a gateway error is retried with backoff, a refusal is dead, and retry sends it again', async () => {
+    gw.status = 503;
+    const first = assertJson(await postRecharge(daemon, key, newIdemKey('sms-5xx'), { msisdn: '13800138005', product: 'cmcc-50' }), 201);
+    const waiting = await waitForMessage(ws.db, first.id, (x) => x.attempts >= 1 && x.status === 'queued', 'not retried');
+    assert.match(waiting.last_error, /HTTP 503/);
+    gw.status = 202;
+    await waitForMessage(ws.db, first.id, (x) => x.status === 'sent', 'not sent after the gateway came back');
+
+    gw.status = 400;
+    const second = assertJson(await postRecharge(daemon, key, newIdemKey('sms-4xx'), { msisdn: '13800138006', product: 'cmcc-50' }), 201);
+    const dead = await waitForMessage(ws.db, second.id, (x) => x.status === 'dead', 'a refused SMS is not dead');
+    assert.equal(dead.attempts, 1);
+    gw.status = 202;
+    const r = await topup(['outbox', 'retry', String(dead.id), '--db', ws.db]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal((await show(ws.db, m.id)).status, 'queued');
+    await waitForMessage(ws.db, second.id, (x) => x.status === 'sent', 'a retried SMS was not sent');
+    // A sent message is never queued again.
+    const again = await run(TOPUP, ['outbox', 'retry', String(dead.id), '--db', ws.db]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not sent again/);
     const missing = await run(TOPUP, ['outbox', 'retry', '999999', '--db', ws.db]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No SMS 999999/);
