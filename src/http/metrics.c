@@ -121,8 +121,25 @@ static void render_writer(text *t, const writer_stats *w)
            (unsigned long long)w->busy_count);
 }
 
+static void render_sms(text *t, const sms_metrics *sms)
+{
+    const dispatcher_stats *d = &sms->dispatcher;
+    append(t, "# TYPE topup_sms_outbox_messages gauge\n");
+    append(t, "topup_sms_outbox_messages{status=\"queued\"} %lld\n", (long long)sms->queued);
+    append(t, "topup_sms_outbox_messages{status=\"sending\"} %lld\n", (long long)sms->sending);
+    append(t, "topup_sms_outbox_messages{status=\"dead\"} %lld\n", (long long)sms->dead);
+    append(t, "# TYPE topup_sms_sent_total counter\n");
+    append(t, "topup_sms_sent_total{result=\"sent\"} %llu\n", (unsigned long long)d->sent);
+    append(t, "topup_sms_sent_total{result=\"retried\"} %llu\n", (unsigned long long)d->retried);
+    append(t, "topup_sms_sent_total{result=\"dead\"} %llu\n", (unsigned long long)d->dead);
+    append(t, "# TYPE topup_sms_receipts_total counter\n");
+    append(t, "topup_sms_receipts_total %llu\n", (unsigned long long)d->receipts);
+    append(t, "# TYPE topup_sms_link_up gauge\n");
+    append(t, "topup_sms_link_up %d\n", d->ready ? 1 : 0);
+}
+
 char *metrics_render(const metrics *m, const char *const *route_names, size_t route_count,
-                     const writer_stats *writer_totals)
+                     const writer_stats *writer_totals, const sms_metrics *sms)
 {
     text t = {.data = malloc(4096), .capacity = 4096};
     if (!t.data)
@@ -141,6 +158,8 @@ char *metrics_render(const metrics *m, const char *const *route_names, size_t ro
     append(&t, "topup_recharges_total{result=\"failed\"} %llu\n",
            (unsigned long long)load(&m->recharges_failed));
     render_writer(&t, writer_totals);
+    if (sms)
+        render_sms(&t, sms);
     if (t.failed) {
         free(t.data);
         return NULL;

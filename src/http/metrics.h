@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "service/dispatcher.h"
 #include "service/writer.h"
 
 #define METRICS_ROUTES_MAX      24
@@ -31,9 +32,15 @@ typedef struct metrics {
 /* Records one answered request on route_index (-1: no route matched). */
 void metrics_observe(metrics *m, int route_index, int status, int64_t latency_us);
 
-/* Renders everything as Prometheus text; route_names[i] labels route i. The caller frees the
- * returned string; NULL on out of memory. */
+/* The SMS outbox at scrape time. */
+typedef struct sms_metrics {
+    dispatcher_stats dispatcher; /* counts since start */
+    int64_t queued, sending, dead; /* messages in the outbox now */
+} sms_metrics;
+
+/* Renders everything as Prometheus text; route_names[i] labels route i; sms may be NULL (SMS
+ * off). The caller frees the returned string; NULL on out of memory. */
 char *metrics_render(const metrics *m, const char *const *route_names, size_t route_count,
-                     const writer_stats *writer_totals);
+                     const writer_stats *writer_totals, const sms_metrics *sms);
 
 #endif

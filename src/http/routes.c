@@ -102,6 +102,21 @@ static void get_healthz(request *rq)
     answer_json(rq, 200, ok, sizeof ok - 1);
 }
 
+/* The outbox's state for /metrics; false when it cannot be read (the SMS lines are left out). */
+static bool sms_counts(request *rq, sms_metrics *sms)
+{
+    static const char *const statuses[] = {"queued", "sending", "dead"};
+    int64_t counts[3];
+    store *reader = server_reader(rq->srv);
+    if (!reader || store_outbox_counts(reader, statuses, 3, counts) != TOPUP_OK)
+        return false;
+    dispatcher_get_stats(rq->srv->dispatcher, &sms->dispatcher);
+    sms->queued = counts[0];
+    sms->sending = counts[1];
+    sms->dead = counts[2];
+    return true;
+}
+
 static void get_metrics(request *rq)
 {
     size_t route_count;
@@ -111,7 +126,10 @@ static void get_metrics(request *rq)
         names[i] = table[i].name;
     writer_stats stats;
     writer_get_stats(rq->srv->writer, &stats);
-    char *text = metrics_render(&rq->srv->metrics, names, route_count, &stats);
+    sms_metrics sms;
+    bool with_sms = rq->srv->dispatcher && sms_counts(rq, &sms);
+    char *text = metrics_render(&rq->srv->metrics, names, route_count, &stats,
+                                with_sms ? &sms : NULL);
     if (!text) {
         http_answer_result(rq, TOPUP_E_NOMEM, NULL);
         return;

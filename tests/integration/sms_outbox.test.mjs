@@ -12,6 +12,8 @@ import {
   assertJson,
   createKey,
   createWorkspace,
+  api,
+  metricValue,
   newIdemKey,
   postRecharge,
   run,
@@ -134,6 +136,14 @@ describe('SMS outbox', () => {
     const r = await topup(['outbox', 'retry', String(dead.id), '--db', ws.db]);
     assert.equal(r.code, 0, r.stderr);
     await waitForMessage(ws.db, second.id, (x) => x.status === 'sent', 'a retried SMS was not sent');
+    // /metrics counts what the dispatcher did and what waits in the outbox.
+    const metrics = await api(daemon, 'GET', '/metrics');
+    const { text } = metrics;
+    assert.ok(metricValue(text, 'topup_sms_sent_total', '{result="sent"}') >= 3, text);
+    assert.ok(metricValue(text, 'topup_sms_sent_total', '{result="retried"}') >= 1);
+    assert.ok(metricValue(text, 'topup_sms_sent_total', '{result="dead"}') >= 1);
+    assert.equal(metricValue(text, 'topup_sms_outbox_messages', '{status="dead"}'), 0);
+    assert.equal(metricValue(text, 'topup_sms_link_up'), 1);
     // A sent message is never queued again.
     const again = await run(TOPUP, ['outbox', 'retry', String(dead.id), '--db', ws.db]);
     assert.equal(again.code, 1);
