@@ -7,42 +7,8 @@
 set -u
 
 build_dir=${1:?usage: test_cli.sh BUILD_DIR}
-topup="$(cd "$build_dir" && pwd)/topup"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-db="$work/var/topup.db"
-passed=0
-failed=0
-
-ok() {
-    echo "ok - $1"
-    passed=$((passed + 1))
-}
-
-not_ok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    if [ -s "$work/out" ]; then sed 's/^/#   stdout: /' "$work/out" | head -20; fi
-    if [ -s "$work/err" ]; then sed 's/^/#   stderr: /' "$work/err" | head -20; fi
-}
-
-# run ARGS...: runs topup with the test database; stdout in $work/out, stderr in $work/err, exit
-# status in $status.
-run() {
-    "$topup" "$@" --db "$db" >"$work/out" 2>"$work/err"
-    status=$?
-}
-
-# check DESCRIPTION CONDITION...: one test line from a shell condition.
-check() {
-    local description=$1
-    shift
-    if "$@"; then ok "$description"; else not_ok "$description"; fi
-}
-
-out_has() { grep -q -- "$1" "$work/out"; }
-err_has() { grep -q -- "$1" "$work/err"; }
-status_is() { [ "$status" -eq "$1" ]; }
+# shellcheck source=tests/cli/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # balance_minor NUMBER: the subscriber's balance in minor units, or "none".
 balance_minor() {

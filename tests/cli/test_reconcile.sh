@@ -9,47 +9,14 @@
 # zip of GBK CSV with GBK entry names; WeChat Pay: backticked CSV with its summary). The payments
 # and refunds they are matched against are written straight into the payments and refunds tables
 # (schema migration 2) for orders made with `topup recharge`, so that each case is exactly the
-# one wanted; the end-to-end payment tests cover the same command after the real payment flow.
+# one wanted.
 # Usage: tests/cli/test_reconcile.sh BUILD_DIR
 set -u
 
 build_dir=${1:?usage: test_reconcile.sh BUILD_DIR}
-topup="$(cd "$build_dir" && pwd)/topup"
+# shellcheck source=tests/cli/lib.sh
+source "$(dirname "$0")/lib.sh"
 make_bills="$(cd "$(dirname "$0")/../fixtures/bills" && pwd)/make_bills.py"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-db="$work/var/topup.db"
-passed=0
-failed=0
-
-ok() {
-    echo "ok - $1"
-    passed=$((passed + 1))
-}
-
-not_ok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    if [ -s "$work/out" ]; then sed 's/^/#   stdout: /' "$work/out" | head -30; fi
-    if [ -s "$work/err" ]; then sed 's/^/#   stderr: /' "$work/err" | head -20; fi
-}
-
-# run ARGS...: runs topup with the test database; stdout in $work/out, stderr in $work/err, exit
-# status in $status.
-run() {
-    "$topup" "$@" --db "$db" >"$work/out" 2>"$work/err"
-    status=$?
-}
-
-check() {
-    local description=$1
-    shift
-    if "$@"; then ok "$description"; else not_ok "$description"; fi
-}
-
-out_has() { grep -q -- "$1" "$work/out"; }
-err_has() { grep -q -- "$1" "$work/err"; }
-status_is() { [ "$status" -eq "$1" ]; }
 json() { jq -e "$1" "$work/out" >/dev/null; }
 
 # bill PROVIDER NAME ARGS...: builds a bill into $work/NAME.
