@@ -6,7 +6,7 @@ set -euo pipefail
 
 profile=${1:-build}
 build=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
-       libcurl4-openssl-dev libzip-dev
+       libcurl4-openssl-dev libzip-dev libsodium-dev
        sqlite3 curl ca-certificates)
 test=(libcmocka-dev nodejs npm jq)
 bench=(wrk postgresql postgresql-contrib)

@@ -60,6 +60,12 @@ static const struct result_info results[] = {
                         "The database is not a topup database of a supported version; run "
                         "'topup migrate'."},
     [TOPUP_E_IO] = {"io_error", 500, "A file could not be read or written."},
+    [TOPUP_E_RATE_LIMITED] = {"rate_limited", 429, "Too many requests of this kind; try later."},
+    [TOPUP_E_OTP_WRONG] = {"otp_wrong", 422, "The SMS code is not the one that was sent."},
+    [TOPUP_E_OTP_EXPIRED] = {"otp_expired", 422,
+                             "There is no valid SMS code: it expired, was used, or was never sent."},
+    [TOPUP_E_OTP_ATTEMPTS] = {"otp_attempts", 422,
+                              "The SMS code was tried too often; ask for a new one."},
 };
 
 _Static_assert(sizeof results / sizeof results[0] == TOPUP_RESULT_COUNT,

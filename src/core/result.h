@@ -31,6 +31,10 @@ typedef enum topup_result {
     TOPUP_E_SUBSCRIBER_UNKNOWN = 23, /* number not in a hosted range and not imported */
     TOPUP_E_SCHEMA = 24,             /* the database is not a topup database or is too new */
     TOPUP_E_IO = 25,                 /* a file could not be read or written */
+    TOPUP_E_RATE_LIMITED = 26,       /* too many requests of this kind; retry later */
+    TOPUP_E_OTP_WRONG = 27,          /* the SMS code does not match */
+    TOPUP_E_OTP_EXPIRED = 28,        /* no valid SMS code: expired, used, or never sent */
+    TOPUP_E_OTP_ATTEMPTS = 29,       /* the SMS code was tried too often */
     TOPUP_RESULT_COUNT
 } topup_result;
 

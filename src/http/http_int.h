@@ -138,4 +138,8 @@ void http_post_notification(request *rq);
 void http_get_sandbox_page(request *rq);
 void http_post_sandbox_page(request *rq);
 
+/* SMS codes (routes_otp.c). */
+void http_post_otp(request *rq);
+void http_post_otp_verify(request *rq);
+
 #endif

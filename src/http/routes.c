@@ -693,6 +693,8 @@ static const route routes[] = {
     {"POST", "/v1/payment-orders", http_post_payment_order, SCOPE_RECHARGE, "payment_order_create"},
     {"GET", "/v1/payment-orders/{}", http_get_payment_order, SCOPE_READ, "payment_order_get"},
     {"POST", "/v1/payments/{}/notify", http_post_notification, SCOPE_NONE, "payment_notify"},
+    {"POST", "/v1/otp", http_post_otp, SCOPE_RECHARGE, "otp_send"},
+    {"POST", "/v1/otp/verify", http_post_otp_verify, SCOPE_RECHARGE, "otp_verify"},
     {"GET", "/sandbox/pay/{}", http_get_sandbox_page, SCOPE_NONE, "sandbox_page"},
     {"POST", "/sandbox/pay/{}", http_post_sandbox_page, SCOPE_NONE, "sandbox_pay"},
     {"GET", "/v1/openapi.json", get_openapi, SCOPE_NONE, "openapi"},

@@ -82,6 +82,9 @@ static void apply_outcome(step *s, outbox_row *m, int64_t now)
     if (s->outcome == SMS_ACCEPTED) {
         snprintf(m->status, sizeof m->status, "sent");
         snprintf(m->smsc_id, sizeof m->smsc_id, "%s", s->smsc_id);
+        /* An SMS code is kept only as long as it still has to be sent. */
+        if (strcmp(m->event, "otp") == 0)
+            snprintf(m->facts, sizeof m->facts, "{\"code\":\"******\",\"minutes\":5}");
     } else if (s->outcome == SMS_REJECTED || m->attempt_count >= DISPATCHER_ATTEMPTS_MAX) {
         snprintf(m->status, sizeof m->status, "dead");
         s->dead = true;

@@ -17,6 +17,8 @@ void sms_settings_defaults(sms_settings *settings)
     settings->response_timeout_ms = 10000;
     snprintf(settings->lang, sizeof settings->lang, "zh-CN");
     settings->utc_offset_minutes = SMS_UTC_OFFSET_DEFAULT_MIN;
+    settings->otp_per_number_per_day = 10;
+    settings->otp_per_ip_per_day = 50;
 }
 
 typedef struct text_setting {
@@ -49,6 +51,8 @@ static const number_setting numbers[] = {
     NUMBER("enquire_link_s", enquire_link_s, 1, 3600),
     NUMBER("reconnect_max_s", reconnect_max_s, 1, 3600),
     NUMBER("response_timeout_ms", response_timeout_ms, 100, 600000),
+    NUMBER("otp_per_number_per_day", otp_per_number_per_day, 1, 1000),
+    NUMBER("otp_per_ip_per_day", otp_per_ip_per_day, 1, 100000),
 };
 
 static int refuse(char *error, size_t error_size, const char *why, const char *key)

@@ -65,6 +65,8 @@ typedef struct sms_settings {
     char username[64];                   /* http: kannel username */
     char lang[8];                        /* language of subscribers' SMS: zh-CN (default), en */
     int utc_offset_minutes;              /* times in texts are shown at this offset (+480) */
+    int otp_per_number_per_day;          /* SMS codes one number may get a day (10) */
+    int otp_per_ip_per_day;              /* SMS codes one payer IP may ask for a day (50) */
 } sms_settings;
 
 void sms_settings_defaults(sms_settings *settings);

@@ -255,6 +255,24 @@ static const char *const migrations[] = {
     "CREATE INDEX sms_outbox_msisdn ON sms_outbox(msisdn, id);"
     /* The language of the SMS a payment order's credit queues, chosen when it was created. */
     "ALTER TABLE payments ADD COLUMN sms_lang TEXT NOT NULL DEFAULT '';",
+
+    /* 4: SMS codes. Only a keyed hash of each code is kept (the code itself travels in its
+     * outbox message, which is scrubbed once the SMSC has it). */
+    "CREATE TABLE otp_codes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  msisdn TEXT NOT NULL,"
+    "  purpose TEXT NOT NULL CHECK (purpose IN ('register', 'login', 'reset')),"
+    "  code_hash BLOB NOT NULL,"
+    "  salt BLOB NOT NULL,"
+    "  client_ip TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER"
+    ");"
+    "CREATE INDEX otp_codes_number ON otp_codes(msisdn, purpose, id);"
+    "CREATE INDEX otp_codes_number_day ON otp_codes(msisdn, created_at);"
+    "CREATE INDEX otp_codes_ip_day ON otp_codes(client_ip, created_at);",
 };
 
 const char *const *schema_sqlite_migrations(size_t *count)

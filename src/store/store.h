@@ -441,7 +441,7 @@ typedef struct outbox_row {
 /* Queues a message (status queued, due now); in the transaction of the change it reports. */
 topup_result store_outbox_insert(store *st, outbox_row *message /* IN, OUT: id */);
 /* Writes status, attempt_count, next_attempt_at, smsc_id, last_error, receipt_stat, receipt_at,
- * updated_at. */
+ * updated_at and facts (an SMS code is scrubbed from them once sent). */
 topup_result store_outbox_update(store *st, const outbox_row *message);
 topup_result store_outbox_get(store *st, int64_t id, outbox_row *message /* OUT */);
 /* The message the SMSC acknowledged with smsc_id; TOPUP_E_NOT_FOUND when none. */
@@ -456,5 +456,34 @@ topup_result store_outbox_list(store *st, const char *status, int64_t before_id,
 /* Messages per status, for /metrics: fills counts[i] for statuses[i]. */
 topup_result store_outbox_counts(store *st, const char *const *statuses, size_t status_count,
                                  int64_t *counts /* OUT */);
+
+/* ---- SMS codes (OTP) ---- */
+
+#define OTP_HASH_SIZE    32
+#define OTP_SALT_SIZE    16
+#define OTP_PURPOSE_SIZE 12
+
+typedef struct otp_row {
+    int64_t id;
+    char msisdn[E164_SIZE];
+    char purpose[OTP_PURPOSE_SIZE]; /* register, login, reset */
+    uint8_t code_hash[OTP_HASH_SIZE];
+    uint8_t salt[OTP_SALT_SIZE];
+    char client_ip[64];
+    int attempts;
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t used_at; /* 0 until verified */
+} otp_row;
+
+topup_result store_otp_insert(store *st, otp_row *otp /* IN, OUT: id */);
+/* The newest code for (msisdn, purpose); TOPUP_E_NOT_FOUND when none was ever sent. */
+topup_result store_otp_latest(store *st, const char *msisdn, const char *purpose,
+                              otp_row *otp /* OUT */);
+/* Writes attempts and used_at. */
+topup_result store_otp_update(store *st, const otp_row *otp);
+/* Codes sent since `since` to msisdn (when non-NULL) or for client_ip (when non-NULL). */
+topup_result store_otp_count_since(store *st, const char *msisdn, const char *client_ip,
+                                   int64_t since, int64_t *count /* OUT */);
 
 #endif

@@ -5,7 +5,8 @@
 
 #include "store/store_sqlite_int.h"
 
-/* Slots 32.. belong to this file; store_sqlite_payments.c uses the ones below. */
+/* Slots 32..41 belong to this file; store_sqlite_payments.c uses the ones below and
+ * store_sqlite_otp.c the ones above. */
 typedef enum slot {
     O_INSERT = 32,
     O_UPDATE,
@@ -18,7 +19,7 @@ typedef enum slot {
     SLOT_END
 } slot;
 
-_Static_assert(SLOT_END <= STORE_EXTRA_STATEMENTS_MAX, "raise STORE_EXTRA_STATEMENTS_MAX");
+_Static_assert(SLOT_END <= 42, "the outbox statements overlap the SMS code slots");
 
 #define OUTBOX_COLUMNS                                                                             \
     "id, event, msisdn, lang, facts, order_id, status, attempt_count, next_attempt_at, smsc_id,"   \
@@ -35,7 +36,8 @@ static const char *sql_of(slot id)
     case O_UPDATE:
         return "UPDATE sms_outbox SET status = ?2, attempt_count = ?3,"
                " next_attempt_at = nullif(?4, 0), smsc_id = nullif(?5, ''), last_error = ?6,"
-               " receipt_stat = ?7, receipt_at = nullif(?8, 0), updated_at = ?9 WHERE id = ?1";
+               " receipt_stat = ?7, receipt_at = nullif(?8, 0), updated_at = ?9, facts = ?10"
+               " WHERE id = ?1";
     case O_GET:
         return SELECT_OUTBOX "WHERE id = ?1";
     case O_BY_SMSC:
@@ -134,6 +136,7 @@ topup_result store_outbox_update(store *st, const outbox_row *m)
     bind_text(s, 7, m->receipt_stat);
     sqlite3_bind_int64(s, 8, m->receipt_at);
     sqlite3_bind_int64(s, 9, m->updated_at);
+    bind_text(s, 10, m->facts);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)
         return store_sqlite_refuse(st, TOPUP_E_NOT_FOUND, "no SMS %lld", (long long)m->id);

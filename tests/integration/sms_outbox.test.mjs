@@ -4,7 +4,6 @@
 // retried and dead messages; with SMS off nothing is queued; a refused recharge queues nothing.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -23,20 +22,7 @@ import {
   sleep,
   verifyLedger,
 } from './harness.mjs';
-
-/** A Kannel-style sendsms endpoint: records each request's query; answers with gw.status. */
-async function startSmsGateway() {
-  const gw = { status: 202, requests: [] };
-  gw.server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    gw.requests.push(Object.fromEntries(url.searchParams));
-    res.writeHead(gw.status, { 'content-type': 'text/plain' });
-    res.end(gw.status < 300 ? '0: Accepted for delivery' : 'refused');
-  });
-  await new Promise((resolve) => gw.server.listen(0, '127.0.0.1', resolve));
-  gw.url = `http://127.0.0.1:${gw.server.address().port}/cgi-bin/sendsms`;
-  return gw;
-}
+import { smsSettings, startSmsGateway } from './sms_gateway.mjs';
 
 async function waitForMessage(db, orderId, done, what) {
   const deadline = Date.now() + 15000;
@@ -71,10 +57,7 @@ describe('SMS outbox', () => {
     gw = await startSmsGateway();
     const secret = path.join(ws.dir, 'sms-password');
     fs.writeFileSync(secret, 's3cret\n', { mode: 0o600 });
-    const config = await ws.writeFile('topupd.conf', [
-      'sms.transport = http', 'sms.http_style = kannel', `sms.url = ${gw.url}`,
-      'sms.username = topup', `sms.password = ${secret}`, 'sms.source_addr = 10086', 'sms.lang = en', '',
-    ].join('\n'));
+    const config = await ws.writeFile('topupd.conf', smsSettings(gw, secret));
     daemon = await startDaemon(ws.db, { args: ['--config', config] });
   });
   after(async () => {
