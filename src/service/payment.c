@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/problem.h"
+#include "sms/templates.h"
 
 /* ---- small helpers ---- */
 
@@ -622,6 +623,19 @@ static topup_result settle_close(store *st, payment_settle *s, int64_t now)
     return retry_payment(st, &payment, &s->timing, now);
 }
 
+/* The payer is told the money went back, in the transaction that records the refund. */
+static topup_result queue_refund_sms(store *st, const order_row *order, const payment_row *payment,
+                                     const refund_row *refund, int64_t now)
+{
+    outbox_row message = {.order_id = order->id, .created_at = now};
+    snprintf(message.event, sizeof message.event, "recharge_refunded");
+    memcpy(message.msisdn, order->msisdn, sizeof message.msisdn);
+    memcpy(message.lang, payment->sms_lang, sizeof payment->sms_lang);
+    sms_recharge_facts(order->msisdn, refund->amount_minor, refund->currency, 0, 0, order->id, now,
+                       message.facts, sizeof message.facts);
+    return store_outbox_insert(st, &message);
+}
+
 static topup_result refund_done(store *st, refund_row *refund, int64_t now)
 {
     payment_row payment;
@@ -647,9 +661,10 @@ static topup_result refund_done(store *st, refund_row *refund, int64_t now)
     order_row order;
     if ((r = store_order_get(st, payment.order_id, &order)))
         return r;
-    if (order.status == ORDER_FAILED)
-        r = store_order_transition(st, &order, ORDER_REFUNDED, "refunded to the payer", now);
-    return r;
+    if (order.status == ORDER_FAILED &&
+        (r = store_order_transition(st, &order, ORDER_REFUNDED, "refunded to the payer", now)))
+        return r;
+    return payment.sms_lang[0] ? queue_refund_sms(st, &order, &payment, refund, now) : TOPUP_OK;
 }
 
 static topup_result settle_refund(store *st, payment_settle *s, int64_t now)

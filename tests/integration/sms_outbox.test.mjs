@@ -57,7 +57,12 @@ describe('SMS outbox', () => {
     gw = await startSmsGateway();
     const secret = path.join(ws.dir, 'sms-password');
     fs.writeFileSync(secret, 's3cret\n', { mode: 0o600 });
-    const config = await ws.writeFile('topupd.conf', smsSettings(gw, secret));
+    const sandboxSecret = path.join(ws.dir, 'sandbox-secret');
+    fs.writeFileSync(sandboxSecret, 'whsec_sandbox_for_sms\n', { mode: 0o600 });
+    const config = await ws.writeFile('topupd.conf', smsSettings(gw, secret, [
+      'sandbox.gateway = http://127.0.0.1:9', `sandbox.webhook_secret = ${sandboxSecret}`,
+      'payments.settle_interval_ms = 100',
+    ]));
     daemon = await startDaemon(ws.db, { args: ['--config', config] });
   });
   after(async () => {
@@ -101,6 +106,26 @@ describe('SMS outbox', () => {
     const all = await outbox(ws.db);
     assert.equal(all.filter((m) => m.order_id === Number(first.id)).length, 1);
     assert.equal(all.filter((m) => m.msisdn === '+8613800138003').length, 0);
+  });
+
+  test('a paid order whose credit is refused is refunded, and the payer is told by SMS', async () => {
+    const created = await api(daemon, 'POST', '/v1/payment-orders', {
+      key, headers: { 'idempotency-key': newIdemKey('sms-pay') },
+      json: { msisdn: '13800138007', product: 'cmcc-50', provider: 'sandbox', method: 'checkout' },
+    });
+    const order = assertJson(created, 201, 'payment order');
+    // The number is closed before the payer pays: the credit is refused and the money goes back.
+    await topup(['subscribers', 'set-status', '--db', ws.db, '--msisdn', '13800138007', '--status', 'closed']);
+    const paid = await api(daemon, 'POST', `/sandbox/pay/${order.payment.out_trade_no}`, { body: 'action=pay' });
+    assert.equal(paid.status, 200, paid.text);
+    const m = await waitForMessage(ws.db, order.id, (x) => x.event === 'recharge_refunded' && x.status === 'sent',
+      'no refund SMS was sent');
+    const shown = await show(ws.db, m.id);
+    assert.equal(shown.text.replace(/, \d{4}-\d{2}-\d{2} \d{2}:\d{2}\.$/, '.'),
+      `The CNY 50.00 you paid for +86138****8007 could not be credited and has been refunded. Order ${order.id}.`);
+    const messages = (await outbox(ws.db)).filter((x) => x.order_id === Number(order.id));
+    assert.deepEqual(messages.map((x) => x.event), ['recharge_refunded'], 'no success SMS for a refused credit');
+    await verifyLedger(ws.db);
   });
 
   test('a gateway error is retried with backoff, a refusal is dead, and retry sends it again', async () => {
