@@ -187,6 +187,7 @@ int cli_cmd_outbox_list(cli_context *ctx, int argc, char **argv);
 int cli_cmd_outbox_show(cli_context *ctx, int argc, char **argv);
 int cli_cmd_outbox_retry(cli_context *ctx, int argc, char **argv);
 int cli_cmd_sms_preview(cli_context *ctx, int argc, char **argv);
+int cli_cmd_sms_send(cli_context *ctx, int argc, char **argv);
 
 /* How much cli_demo_load wrote. */
 typedef struct cli_demo_counts {

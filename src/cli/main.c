@@ -179,6 +179,22 @@ static const cli_command commands[] = {
      "Usage: topup sms preview EVENT [--lang zh-CN|en] [--facts JSON]\n"
      "EVENT: recharge_succeeded, recharge_refunded, payment_received, otp, low_balance.\n"
      "Without --facts, sample facts (a CNY 100.00 recharge of +8613800138000) are used.\n"},
+    {"sms", "send", cli_cmd_sms_send, "send one SMS through the configured transport",
+     "Usage: topup sms send --config FILE --to NUMBER --text TEXT [--receipt]\n"
+     "                      [--wait-receipt SECONDS] [--timeout SECONDS]\n"
+     "Starts the SMS transport the config file's sms.* settings describe, hands one message\n"
+     "over once the link is up, prints the outcome as JSON and stops (SMPP: unbinds).\n"
+     "  --to NUMBER             the recipient, E.164 with '+', e.g. +8613800138000\n"
+     "  --text TEXT             UTF-8, at most 2048 bytes: GSM 7-bit when every character\n"
+     "                          fits, else UCS-2; split into concatenated parts when long\n"
+     "  --receipt               ask for a delivery receipt (registered_delivery 1)\n"
+     "  --wait-receipt SECONDS  also wait this long for the receipt and print it (implies\n"
+     "                          --receipt)\n"
+     "  --timeout SECONDS       how long to wait for the link and the answer (default 30)\n"
+     "Prints {\"outcome\":\"accepted\"|\"rejected\"|\"retry\",\"detail\",\"smsc_id\",\"encoding\",\n"
+     "\"parts\"} and, when a receipt was asked for, \"receipt\" (null when none came).\n"
+     "Exits 0 accepted, 1 rejected, 3 retry (not known to have been taken), 2 usage or config\n"
+     "error.\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -41,6 +41,8 @@ const sms_transport_ops *sms_transport_ops_by_name(const char *name)
 {
     if (name && strcmp(name, "http") == 0)
         return &http_gateway_transport_ops;
+    if (name && strcmp(name, "smpp") == 0)
+        return &smpp_transport_ops;
     return NULL;
 }
 
@@ -54,7 +56,7 @@ typedef struct step {
     sms_outcome outcome;
     char smsc_id[SMS_SMSC_ID_SIZE];
     char detail[SMS_DETAIL_SIZE];
-    char stat[12];
+    char stat[16];
     int64_t done_at;
     bool claimed; /* OUT (STEP_CLAIM): the message was still queued and is now sending */
     bool dead;    /* OUT (STEP_OUTCOME): the message is dead */
@@ -129,7 +131,7 @@ static topup_result step_apply(store *st, void *payload, int64_t now)
     case STEP_RECEIPT:
         snprintf(m.status, sizeof m.status, "%s",
                  strcmp(s->stat, "DELIVRD") == 0 ? "delivered" : "undelivered");
-        snprintf(m.receipt_stat, sizeof m.receipt_stat, "%s", s->stat);
+        snprintf(m.receipt_stat, sizeof m.receipt_stat, "%.11s", s->stat);
         m.receipt_at = s->done_at > 0 ? s->done_at : now;
         break;
     }

@@ -46,11 +46,11 @@ typedef struct number_setting {
 
 static const number_setting numbers[] = {
     NUMBER("port", port, 1, 65535),
-    NUMBER("window", window, 1, 256),
+    NUMBER("window", window, 1, 100),
     NUMBER("rate_per_second", rate_per_second, 1, 10000),
     NUMBER("enquire_link_s", enquire_link_s, 1, 3600),
     NUMBER("reconnect_max_s", reconnect_max_s, 1, 3600),
-    NUMBER("response_timeout_ms", response_timeout_ms, 100, 600000),
+    NUMBER("response_timeout_ms", response_timeout_ms, 100, 120000),
     NUMBER("otp_per_number_per_day", otp_per_number_per_day, 1, 1000),
     NUMBER("otp_per_ip_per_day", otp_per_ip_per_day, 1, 100000),
 };

@@ -305,6 +305,7 @@ outbox list
 outbox show
 outbox retry
 sms preview
+sms send
 operator
 EOF
 check "every command's --help exits 0 with usage on stdout${help_failures:+ (failed:$help_failures)}" \
