@@ -16,6 +16,17 @@
 #define RETRY_MAX_S        600
 #define BUSY_WAIT_S        1
 
+#define PENDING_RECEIPTS_MAX 64
+
+/* A receipt that came before its message's acknowledgement was recorded (the SMSC may send
+ * deliver_sm right behind submit_sm_resp): kept until the acknowledgement is. */
+typedef struct pending_receipt {
+    char smsc_id[SMS_SMSC_ID_SIZE];
+    char stat[16];
+    int64_t done_at;
+    bool used;
+} pending_receipt;
+
 /* A message handed to the transport: its text must live until the outcome is reported. */
 typedef struct in_flight {
     int64_t id;
@@ -33,6 +44,8 @@ struct dispatcher {
     pthread_cond_t wake;
     bool stopping;
     in_flight flights[IN_FLIGHT_MAX];
+    pending_receipt pending[PENDING_RECEIPTS_MAX]; /* the oldest is overwritten when full */
+    size_t pending_next;
     dispatcher_stats stats;
     pthread_t thread;
 };
@@ -59,6 +72,7 @@ typedef struct step {
     char stat[16];
     int64_t done_at;
     bool claimed; /* OUT (STEP_CLAIM): the message was still queued and is now sending */
+    bool found;   /* OUT (STEP_RECEIPT): a sent message has this smsc_id */
     bool dead;    /* OUT (STEP_OUTCOME): the message is dead */
 } step;
 
@@ -103,7 +117,8 @@ static topup_result step_apply(store *st, void *payload, int64_t now)
     topup_result r = s->kind == STEP_RECEIPT ? store_outbox_by_smsc_id(st, s->smsc_id, &m)
                                              : store_outbox_get(st, s->id, &m);
     if (r == TOPUP_E_NOT_FOUND)
-        return TOPUP_OK; /* a receipt for a message we do not know: nothing to record */
+        return TOPUP_OK; /* a receipt for a message not (yet) acknowledged: the caller keeps it */
+    s->found = true;
     if (r != TOPUP_OK)
         return r;
     m.updated_at = now;
@@ -167,6 +182,49 @@ static void forget(dispatcher *d, int64_t id)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Records a receipt; false when its message is not acknowledged yet. */
+static bool record_receipt(dispatcher *d, const char *smsc_id, const char *stat, int64_t done_at)
+{
+    step s = {.kind = STEP_RECEIPT, .done_at = done_at};
+    snprintf(s.smsc_id, sizeof s.smsc_id, "%s", smsc_id);
+    snprintf(s.stat, sizeof s.stat, "%s", stat);
+    if (!commit(d, &s) || !s.found)
+        return false;
+    pthread_mutex_lock(&d->lock);
+    d->stats.receipts++;
+    pthread_mutex_unlock(&d->lock);
+    return true;
+}
+
+static void on_receipt(void *context, const char *smsc_id, const char *stat, int64_t done_at)
+{
+    dispatcher *d = context;
+    if (record_receipt(d, smsc_id, stat, done_at))
+        return;
+    pthread_mutex_lock(&d->lock);
+    pending_receipt *p = &d->pending[d->pending_next++ % PENDING_RECEIPTS_MAX];
+    *p = (pending_receipt){.done_at = done_at, .used = true};
+    snprintf(p->smsc_id, sizeof p->smsc_id, "%s", smsc_id);
+    snprintf(p->stat, sizeof p->stat, "%s", stat);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Records the receipt that was waiting for the acknowledgement of smsc_id, if one was. */
+static void apply_pending_receipt(dispatcher *d, const char *smsc_id)
+{
+    pending_receipt found = {.used = false};
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < PENDING_RECEIPTS_MAX && !found.used; i++) {
+        if (d->pending[i].used && strcmp(d->pending[i].smsc_id, smsc_id) == 0) {
+            found = d->pending[i];
+            d->pending[i].used = false;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (found.used)
+        record_receipt(d, found.smsc_id, found.stat, found.done_at);
+}
+
 static void on_result(void *context, int64_t id, sms_outcome outcome, const char *smsc_id,
                       const char *detail)
 {
@@ -174,7 +232,8 @@ static void on_result(void *context, int64_t id, sms_outcome outcome, const char
     step s = {.kind = STEP_OUTCOME, .id = id, .outcome = outcome};
     snprintf(s.smsc_id, sizeof s.smsc_id, "%s", smsc_id ? smsc_id : "");
     snprintf(s.detail, sizeof s.detail, "%s", detail ? detail : "");
-    commit(d, &s);
+    if (commit(d, &s) && outcome == SMS_ACCEPTED)
+        apply_pending_receipt(d, s.smsc_id);
     pthread_mutex_lock(&d->lock);
     if (outcome == SMS_ACCEPTED)
         d->stats.sent++;
@@ -184,19 +243,6 @@ static void on_result(void *context, int64_t id, sms_outcome outcome, const char
         d->stats.retried++;
     pthread_mutex_unlock(&d->lock);
     forget(d, id);
-}
-
-static void on_receipt(void *context, const char *smsc_id, const char *stat, int64_t done_at)
-{
-    dispatcher *d = context;
-    step s = {.kind = STEP_RECEIPT, .done_at = done_at};
-    snprintf(s.smsc_id, sizeof s.smsc_id, "%s", smsc_id);
-    snprintf(s.stat, sizeof s.stat, "%s", stat);
-    if (commit(d, &s)) {
-        pthread_mutex_lock(&d->lock);
-        d->stats.receipts++;
-        pthread_mutex_unlock(&d->lock);
-    }
 }
 
 /* ---- the thread ---- */
