@@ -24,12 +24,23 @@ build/topup migrate --db "$db" >/dev/null
 if [ ! -f var/sandbox-webhook-secret ]; then
   (umask 077 && head -c 32 /dev/urandom | base64 > var/sandbox-webhook-secret)
 fi
+# The demo SMSC's bind password (tests/sms/demo-smsc.mjs reads the same file).
+if [ ! -f var/smsc-password ]; then
+  (umask 077 && head -c 6 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 8 > var/smsc-password)
+fi
 cat > "$config" <<CONF
 # Written by make run: the DEMO daemon with the sandbox payment provider.
 db = $db
 listen = $listen
 sandbox.gateway = http://$listen
 sandbox.webhook_secret = var/sandbox-webhook-secret
+# Subscribers' SMS go to a local SMSC over SMPP (start tests/sms/demo-smsc.mjs to see them).
+sms.transport = smpp
+sms.host = 127.0.0.1
+sms.port = 2775
+sms.system_id = topup
+sms.password = var/smsc-password
+sms.source_addr = 10086
 CONF
 
 cat <<TXT
@@ -55,6 +66,10 @@ cat <<TXT
     # open payment.pay_url in a browser and press Pay, or:
     curl -s -X POST -d action=pay PAY_URL
     curl -s http://$listen/v1/payment-orders/ORDER_ID -H "Authorization: Bearer $key"
+
+  Each recharge sends the subscriber an SMS over SMPP to a local SMSC. To see them, in another
+  terminal: (cd tests && npm ci) && node tests/sms/demo-smsc.mjs
+  build/topup outbox list --db $db     # every SMS and its state
 
   Stop with Ctrl-C.
 
