@@ -444,7 +444,8 @@ topup_result store_outbox_insert(store *st, outbox_row *message /* IN, OUT: id *
  * updated_at and facts (an SMS code is scrubbed from them once sent). */
 topup_result store_outbox_update(store *st, const outbox_row *message);
 topup_result store_outbox_get(store *st, int64_t id, outbox_row *message /* OUT */);
-/* The message the SMSC acknowledged with smsc_id; TOPUP_E_NOT_FOUND when none. */
+/* The message the SMSC acknowledged with smsc_id that still waits for its receipt (status sent;
+ * the newest, should an SMSC have given the id twice); TOPUP_E_NOT_FOUND when none. */
 topup_result store_outbox_by_smsc_id(store *st, const char *smsc_id, outbox_row *message /* OUT */);
 /* Queued messages due at now, oldest first. */
 topup_result store_outbox_due(store *st, int64_t now, outbox_row *messages /* OUT */,

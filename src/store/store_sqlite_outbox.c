@@ -41,7 +41,9 @@ static const char *sql_of(slot id)
     case O_GET:
         return SELECT_OUTBOX "WHERE id = ?1";
     case O_BY_SMSC:
-        return SELECT_OUTBOX "WHERE smsc_id = ?1";
+        /* Only a message still waiting for its receipt: an SMSC may hand out an id again (after
+         * a restart), and the old message that had it must not take the new one's receipt. */
+        return SELECT_OUTBOX "WHERE smsc_id = ?1 AND status = 'sent' ORDER BY id DESC LIMIT 1";
     case O_DUE:
         return SELECT_OUTBOX "WHERE next_attempt_at <= ?1 AND status = 'queued'"
                              " ORDER BY next_attempt_at, id LIMIT ?2";

@@ -35,7 +35,7 @@ before(async () => {
   const config = await ws.writeFile('topupd.conf', [
     'sms.transport = smpp', 'sms.host = 127.0.0.1', `sms.port = ${smsc.port}`,
     'sms.system_id = topup', `sms.password = ${password}`, 'sms.source_addr = 10086',
-    'sms.enquire_link_s = 5', '',
+    'sms.enquire_link_s = 5', 'sms.reconnect_max_s = 2', '',
   ].join('\n'));
   daemon = await startDaemon(ws.db, { args: ['--config', config] });
 });
@@ -80,4 +80,34 @@ test('a recharge reaches the SMSC as its Chinese SMS and is marked delivered', a
   assert.equal(parts[0].registered_delivery & 1, 1, 'a receipt was asked for');
   assert.equal(delivered.smsc_id, parts[0].message_id, 'the message is known by its first part');
   await verifyLedger(ws.db);
+});
+
+test('with the SMSC down for a minute, messages wait in the outbox and go out once it is back', async () => {
+  const port = smsc.port;
+  await smsc.close();
+  const orders = [];
+  for (const msisdn of ['13800138022', '13800138023'])
+    orders.push(assertJson(
+      await postRecharge(daemon, key, newIdemKey('down'), { msisdn, product: 'cmcc-50' }), 201, msisdn));
+  // A minute with no SMSC: nothing is lost, nothing is given up on.
+  const until = Date.now() + 60000;
+  while (Date.now() < until) {
+    await sleep(5000);
+    for (const order of orders) {
+      const r = await topup(['outbox', 'list', '--db', ws.db, '--json']);
+      const m = JSON.parse(r.stdout).messages.find((x) => x.order_id === Number(order.id));
+      assert.ok(m && ['queued', 'sending'].includes(m.status), `while the SMSC is down: ${JSON.stringify(m)}`);
+    }
+  }
+  smsc = await startSmsc({ systemId: 'topup', password: 'pw123', port });
+  smsc.receipts = true;
+  for (const order of orders) {
+    const m = await message(order.id, (x) => x.status === 'delivered', 'not sent after the SMSC came back');
+    assert.ok(m.smsc_id, JSON.stringify(m));
+  }
+  for (const number of ['8613800138022', '8613800138023']) {
+    const parts = smsc.accepted().filter((x) => x.destination_addr === number);
+    const references = new Set(parts.map((x) => x.udh?.reference));
+    assert.equal(references.size, 1, `${number} got its SMS more than once: ${parts.length} parts`);
+  }
 });
