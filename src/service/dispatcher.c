@@ -15,6 +15,8 @@
 #define RETRY_BASE_S       2
 #define RETRY_MAX_S        600
 #define BUSY_WAIT_S        1
+#define LOW_BALANCE_SWEEP_S 3600 /* how often subscribers' balances are looked at */
+#define LOW_BALANCE_BATCH   64
 
 #define PENDING_RECEIPTS_MAX 64
 
@@ -39,6 +41,10 @@ struct dispatcher {
     sms_transport *transport;
     store *reader; /* the dispatcher thread's */
     int utc_offset_minutes;
+    char lang[8];
+    int64_t low_balance_minor; /* 0: no reminders */
+    int low_balance_every_days;
+    int64_t next_sweep_at;
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t wake;
@@ -245,6 +251,54 @@ static void on_result(void *context, int64_t id, sms_outcome outcome, const char
     forget(d, id);
 }
 
+/* ---- low-balance reminders ---- */
+
+typedef struct reminders {
+    low_balance_row rows[LOW_BALANCE_BATCH];
+    size_t count;
+    const char *lang;
+} reminders;
+
+/* Queues one low_balance SMS per subscriber found by the sweep. */
+static topup_result reminders_apply(store *st, void *payload, int64_t now)
+{
+    reminders *batch = payload;
+    for (size_t i = 0; i < batch->count; i++) {
+        const low_balance_row *row = &batch->rows[i];
+        outbox_row message = {.created_at = now};
+        snprintf(message.event, sizeof message.event, "low_balance");
+        memcpy(message.msisdn, row->msisdn, sizeof message.msisdn);
+        snprintf(message.lang, sizeof message.lang, "%s", batch->lang);
+        snprintf(message.facts, sizeof message.facts,
+                 "{\"msisdn\":\"%s\",\"balance_minor\":%lld,\"currency\":\"%s\"}", row->msisdn,
+                 (long long)row->balance_minor, row->currency);
+        topup_result r = store_outbox_insert(st, &message);
+        if (r != TOPUP_OK)
+            return r;
+    }
+    return TOPUP_OK;
+}
+
+/* Reminds subscribers whose balance is below the threshold, at most once per period each. */
+static void sweep_low_balances(dispatcher *d, int64_t now)
+{
+    if (d->low_balance_minor <= 0 || now < d->next_sweep_at)
+        return;
+    d->next_sweep_at = now + LOW_BALANCE_SWEEP_S;
+    int64_t since = now - (int64_t)d->low_balance_every_days * 86400;
+    static reminders batch;
+    batch.lang = d->lang;
+    do {
+        if (store_low_balance_due(d->reader, d->low_balance_minor, since, batch.rows,
+                                  LOW_BALANCE_BATCH, &batch.count) != TOPUP_OK ||
+            batch.count == 0)
+            return;
+        writer_job job = {.apply = reminders_apply, .payload = &batch};
+        if (writer_submit_wait(d->writer, &job) != TOPUP_OK || job.batch_result != TOPUP_OK)
+            return;
+    } while (batch.count == LOW_BALANCE_BATCH);
+}
+
 /* ---- the thread ---- */
 
 /* Keeps text for the transport; false when the table is full (the message waits). */
@@ -318,6 +372,7 @@ static void *dispatcher_main(void *argument)
     while (!d->stopping) {
         pthread_mutex_unlock(&d->lock);
         size_t count = 0;
+        sweep_low_balances(d, clock_now_seconds());
         if (store_outbox_due(d->reader, clock_now_seconds(), due, DUE_BATCH, &count) == TOPUP_OK)
             for (size_t i = 0; i < count; i++)
                 dispatch_one(d, &due[i]);
@@ -346,6 +401,9 @@ topup_result dispatcher_start(const char *db_path, writer *w, const sms_settings
     d->writer = w;
     d->ops = ops;
     d->utc_offset_minutes = settings->utc_offset_minutes;
+    snprintf(d->lang, sizeof d->lang, "%s", settings->lang);
+    d->low_balance_minor = settings->low_balance_minor;
+    d->low_balance_every_days = settings->low_balance_every_days;
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->wake, NULL);
     topup_result r = store_open(db_path, STORE_READ_ONLY, &d->reader);

@@ -19,6 +19,7 @@ void sms_settings_defaults(sms_settings *settings)
     settings->utc_offset_minutes = SMS_UTC_OFFSET_DEFAULT_MIN;
     settings->otp_per_number_per_day = 10;
     settings->otp_per_ip_per_day = 50;
+    settings->low_balance_every_days = 7;
 }
 
 typedef struct text_setting {
@@ -53,6 +54,7 @@ static const number_setting numbers[] = {
     NUMBER("response_timeout_ms", response_timeout_ms, 100, 120000),
     NUMBER("otp_per_number_per_day", otp_per_number_per_day, 1, 1000),
     NUMBER("otp_per_ip_per_day", otp_per_ip_per_day, 1, 100000),
+    NUMBER("low_balance_every_days", low_balance_every_days, 1, 365),
 };
 
 static int refuse(char *error, size_t error_size, const char *why, const char *key)
@@ -97,6 +99,11 @@ int sms_settings_apply(sms_settings *settings, const char *key, const char *valu
         if (!decimal_parse(value, numbers[i].low, numbers[i].high, &number))
             return refuse(error, error_size, "%s is out of range or not a whole number", key);
         *(int *)((char *)settings + numbers[i].offset) = (int)number;
+        return 1;
+    }
+    if (strcmp(field, "low_balance_minor") == 0) {
+        if (!decimal_parse(value, 0, INT64_MAX / 2, &settings->low_balance_minor))
+            return refuse(error, error_size, "%s must be a whole number of minor units", key);
         return 1;
     }
     if (strcmp(field, "utc_offset_minutes") == 0) {

@@ -67,6 +67,8 @@ typedef struct sms_settings {
     int utc_offset_minutes;              /* times in texts are shown at this offset (+480) */
     int otp_per_number_per_day;          /* SMS codes one number may get a day (10) */
     int otp_per_ip_per_day;              /* SMS codes one payer IP may ask for a day (50) */
+    int64_t low_balance_minor;           /* remind subscribers below this balance; 0 = never */
+    int low_balance_every_days;          /* at most one reminder per number this often (7) */
 } sms_settings;
 
 void sms_settings_defaults(sms_settings *settings);

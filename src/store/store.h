@@ -454,6 +454,19 @@ topup_result store_outbox_due(store *st, int64_t now, outbox_row *messages /* OU
 topup_result store_outbox_list(store *st, const char *status, int64_t before_id,
                                outbox_row *messages /* OUT */, size_t count_max,
                                size_t *count /* OUT */);
+/* A subscriber whose balance is low, for the reminder sweep. */
+typedef struct low_balance_row {
+    char msisdn[E164_SIZE];
+    int64_t balance_minor;
+    char currency[CURRENCY_CODE_SIZE];
+} low_balance_row;
+
+/* Active subscribers whose balance is below threshold_minor (in any currency) and who got no
+ * low_balance SMS since `since`; fills at most count_max. */
+topup_result store_low_balance_due(store *st, int64_t threshold_minor, int64_t since,
+                                   low_balance_row *rows /* OUT */, size_t count_max,
+                                   size_t *count /* OUT */);
+
 /* Messages per status, for /metrics: fills counts[i] for statuses[i]. */
 topup_result store_outbox_counts(store *st, const char *const *statuses, size_t status_count,
                                  int64_t *counts /* OUT */);

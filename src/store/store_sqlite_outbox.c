@@ -16,6 +16,7 @@ typedef enum slot {
     O_LIST,
     O_LIST_STATUS,
     O_COUNT,
+    O_LOW_BALANCE,
     SLOT_END
 } slot;
 
@@ -53,6 +54,13 @@ static const char *sql_of(slot id)
         return SELECT_OUTBOX "WHERE id < ?1 AND status = ?3 ORDER BY id DESC LIMIT ?2";
     case O_COUNT:
         return "SELECT count(*) FROM sms_outbox WHERE status = ?1";
+    case O_LOW_BALANCE:
+        return "SELECT s.msisdn, a.balance_minor, a.currency FROM subscribers s"
+               " JOIN accounts a ON a.id = s.account_id"
+               " WHERE s.status = 'active' AND a.balance_minor < ?1"
+               " AND NOT EXISTS (SELECT 1 FROM sms_outbox o WHERE o.msisdn = s.msisdn"
+               "  AND o.event = 'low_balance' AND o.created_at >= ?2)"
+               " ORDER BY s.msisdn LIMIT ?3";
     default:
         return "";
     }
@@ -219,4 +227,25 @@ topup_result store_outbox_counts(store *st, const char *const *statuses, size_t 
             return store_sqlite_fail(st, rc);
     }
     return TOPUP_OK;
+}
+
+topup_result store_low_balance_due(store *st, int64_t threshold_minor, int64_t since,
+                                   low_balance_row *rows, size_t count_max, size_t *count)
+{
+    *count = 0;
+    STATEMENT_OR_RETURN(s, st, O_LOW_BALANCE);
+    sqlite3_bind_int64(s, 1, threshold_minor);
+    sqlite3_bind_int64(s, 2, since);
+    sqlite3_bind_int64(s, 3, (int64_t)count_max);
+    int rc = SQLITE_DONE;
+    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        low_balance_row *row = &rows[(*count)++];
+        store_sqlite_column_copy(s, 0, row->msisdn, sizeof row->msisdn);
+        row->balance_minor = sqlite3_column_int64(s, 1);
+        store_sqlite_column_copy(s, 2, row->currency, sizeof row->currency);
+    }
+    topup_result r =
+        *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
+    store_sqlite_finish(s);
+    return r;
 }

@@ -187,3 +187,34 @@ describe('SMS off', () => {
     }
   });
 });
+
+describe('low-balance reminders', () => {
+  test('a subscriber below sms.low_balance_minor is reminded once, others not', async () => {
+    const ws = await createWorkspace('sms-low');
+    const gw = await startSmsGateway();
+    const secret = path.join(ws.dir, 'sms-password');
+    fs.writeFileSync(secret, 's3cret\n', { mode: 0o600 });
+    const csv = await ws.writeFile('subs.csv',
+      'msisdn,status,balance,valid_until\n13800138031,active,3.00,\n13800138032,active,50.00,\n' +
+      '13800138033,closed,1.00,\n');
+    await topup(['subscribers', 'import', csv, '--db', ws.db]);
+    const config = await ws.writeFile('topupd.conf', smsSettings(gw, secret, ['sms.low_balance_minor = 500']));
+    try {
+      for (let start = 0; start < 2; start++) {
+        const daemon = await startDaemon(ws.db, { args: ['--config', config] });
+        const deadline = Date.now() + 10000;
+        while (!gw.requests.length && Date.now() < deadline) await sleep(100);
+        await sleep(500); // anything else the sweep would send
+        await daemon.stop();
+      }
+      assert.deepEqual(gw.requests.map((q) => [q.to, q.text]), [[
+        '+8613800138031', 'The balance of +86138****8031 is CNY 3.00. Please recharge soon.',
+      ]], 'one reminder, to the active number below the threshold, not repeated after a restart');
+      const reminders = (await outbox(ws.db)).filter((m) => m.event === 'low_balance');
+      assert.deepEqual(reminders.map((m) => [m.msisdn, m.status]), [['+8613800138031', 'sent']]);
+    } finally {
+      await gw.close();
+      await ws.cleanup();
+    }
+  });
+});
