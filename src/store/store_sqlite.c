@@ -1874,3 +1874,27 @@ bool store_sqlite_currency_valid(const char *code)
 {
     return currency_shape_valid(code);
 }
+
+topup_result store_sqlite_one(store *st, sqlite3_stmt *s, store_sqlite_row_fn read, void *out)
+{
+    int rc = sqlite3_step(s);
+    topup_result r = TOPUP_OK;
+    if (rc == SQLITE_ROW)
+        read(s, out);
+    else
+        r = rc == SQLITE_DONE ? TOPUP_E_NOT_FOUND : fail(st, rc);
+    finish(s);
+    return r;
+}
+
+topup_result store_sqlite_many(store *st, sqlite3_stmt *s, store_sqlite_row_fn read, void *rows,
+                               size_t row_size, size_t count_max, size_t *count)
+{
+    int rc = SQLITE_DONE;
+    *count = 0;
+    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        read(s, (char *)rows + (*count)++ * row_size);
+    topup_result r = *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : fail(st, rc);
+    finish(s);
+    return r;
+}

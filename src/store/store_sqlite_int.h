@@ -41,6 +41,16 @@ topup_result store_sqlite_require_transaction(store *st, const char *function);
 /* Copies a text column, truncated to fit; "" for NULL. */
 void store_sqlite_column_copy(sqlite3_stmt *s, int column, char *out, size_t out_size);
 bool store_sqlite_text_fits(const char *text, size_t size);
+
+/* Copies the current row of s into out (each file has one such mapper per row type). */
+typedef void (*store_sqlite_row_fn)(sqlite3_stmt *s, void *out);
+/* Steps a bound statement that yields at most one row into out: TOPUP_OK, TOPUP_E_NOT_FOUND, or
+ * the failure. Finishes s. */
+topup_result store_sqlite_one(store *st, sqlite3_stmt *s, store_sqlite_row_fn read, void *out);
+/* Steps a bound statement into up to count_max rows of row_size bytes at rows; *count is how many.
+ * Finishes s. */
+topup_result store_sqlite_many(store *st, sqlite3_stmt *s, store_sqlite_row_fn read, void *rows,
+                               size_t row_size, size_t count_max, size_t *count);
 bool store_sqlite_currency_valid(const char *code);
 
 #endif

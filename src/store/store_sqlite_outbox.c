@@ -77,8 +77,9 @@ static void bind_text(sqlite3_stmt *s, int index, const char *text)
     sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
 }
 
-static void outbox_from_row(sqlite3_stmt *s, outbox_row *m)
+static void outbox_from_row(sqlite3_stmt *s, void *out)
 {
+    outbox_row *m = out;
     memset(m, 0, sizeof *m);
     m->id = sqlite3_column_int64(s, 0);
     store_sqlite_column_copy(s, 1, m->event, sizeof m->event);
@@ -155,14 +156,7 @@ topup_result store_outbox_update(store *st, const outbox_row *m)
 
 static topup_result outbox_one(store *st, sqlite3_stmt *s, outbox_row *m)
 {
-    int rc = sqlite3_step(s);
-    topup_result r = TOPUP_OK;
-    if (rc == SQLITE_ROW)
-        outbox_from_row(s, m);
-    else
-        r = rc == SQLITE_DONE ? TOPUP_E_NOT_FOUND : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_one(st, s, outbox_from_row, m);
 }
 
 topup_result store_outbox_get(store *st, int64_t id, outbox_row *m)
@@ -182,13 +176,7 @@ topup_result store_outbox_by_smsc_id(store *st, const char *smsc_id, outbox_row 
 static topup_result outbox_many(store *st, sqlite3_stmt *s, outbox_row *messages, size_t count_max,
                                 size_t *count)
 {
-    int rc = SQLITE_DONE;
-    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        outbox_from_row(s, &messages[(*count)++]);
-    topup_result r =
-        *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_many(st, s, outbox_from_row, messages, sizeof *messages, count_max, count);
 }
 
 topup_result store_outbox_due(store *st, int64_t now, outbox_row *messages, size_t count_max,
@@ -229,6 +217,14 @@ topup_result store_outbox_counts(store *st, const char *const *statuses, size_t 
     return TOPUP_OK;
 }
 
+static void read_low_balance(sqlite3_stmt *s, void *out)
+{
+    low_balance_row *row = out;
+    store_sqlite_column_copy(s, 0, row->msisdn, sizeof row->msisdn);
+    row->balance_minor = sqlite3_column_int64(s, 1);
+    store_sqlite_column_copy(s, 2, row->currency, sizeof row->currency);
+}
+
 topup_result store_low_balance_due(store *st, int64_t threshold_minor, int64_t since,
                                    low_balance_row *rows, size_t count_max, size_t *count)
 {
@@ -237,15 +233,5 @@ topup_result store_low_balance_due(store *st, int64_t threshold_minor, int64_t s
     sqlite3_bind_int64(s, 1, threshold_minor);
     sqlite3_bind_int64(s, 2, since);
     sqlite3_bind_int64(s, 3, (int64_t)count_max);
-    int rc = SQLITE_DONE;
-    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        low_balance_row *row = &rows[(*count)++];
-        store_sqlite_column_copy(s, 0, row->msisdn, sizeof row->msisdn);
-        row->balance_minor = sqlite3_column_int64(s, 1);
-        store_sqlite_column_copy(s, 2, row->currency, sizeof row->currency);
-    }
-    topup_result r =
-        *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_many(st, s, read_low_balance, rows, sizeof *rows, count_max, count);
 }

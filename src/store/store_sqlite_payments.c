@@ -202,17 +202,15 @@ topup_result store_payment_update(store *st, const payment_row *p)
     return r;
 }
 
+static void read_payment(sqlite3_stmt *s, void *out)
+{
+    payment_from_row(s, 0, out);
+}
+
 /* Runs a bound single-payment lookup. */
 static topup_result payment_one(store *st, sqlite3_stmt *s, payment_row *p)
 {
-    int rc = sqlite3_step(s);
-    topup_result r = TOPUP_OK;
-    if (rc == SQLITE_ROW)
-        payment_from_row(s, 0, p);
-    else
-        r = rc == SQLITE_DONE ? TOPUP_E_NOT_FOUND : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_one(st, s, read_payment, p);
 }
 
 topup_result store_payment_get(store *st, int64_t id, payment_row *p)
@@ -252,12 +250,7 @@ topup_result store_payments_due(store *st, int64_t now, payment_row *payments, s
     STATEMENT_OR_RETURN(s, st, P_DUE);
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc = SQLITE_DONE;
-    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        payment_from_row(s, 0, &payments[(*count)++]);
-    topup_result r = *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_many(st, s, read_payment, payments, sizeof *payments, count_max, count);
 }
 
 topup_result store_payments_paid_between(store *st, const char *provider, int64_t from, int64_t to,
@@ -374,17 +367,15 @@ topup_result store_refund_update(store *st, const refund_row *f)
     return r;
 }
 
+static void read_refund(sqlite3_stmt *s, void *out)
+{
+    refund_from_row(s, out);
+}
+
 /* Runs a bound single-refund lookup. */
 static topup_result refund_one(store *st, sqlite3_stmt *s, refund_row *f)
 {
-    int rc = sqlite3_step(s);
-    topup_result r = TOPUP_OK;
-    if (rc == SQLITE_ROW)
-        refund_from_row(s, f);
-    else
-        r = rc == SQLITE_DONE ? TOPUP_E_NOT_FOUND : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_one(st, s, read_refund, f);
 }
 
 topup_result store_refund_get(store *st, int64_t id, refund_row *f)
@@ -408,12 +399,7 @@ topup_result store_refunds_due(store *st, int64_t now, refund_row *refunds, size
     STATEMENT_OR_RETURN(s, st, R_DUE);
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc = SQLITE_DONE;
-    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        refund_from_row(s, &refunds[(*count)++]);
-    topup_result r = *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_many(st, s, read_refund, refunds, sizeof *refunds, count_max, count);
 }
 
 /* ---- notifications and alerts ---- */
@@ -439,6 +425,21 @@ topup_result store_notification_insert(store *st, notification_row *n)
     return r;
 }
 
+static void read_notification(sqlite3_stmt *s, void *out)
+{
+    notification_row *n = out;
+    memset(n, 0, sizeof *n);
+    n->id = sqlite3_column_int64(s, 0);
+    store_sqlite_column_copy(s, 1, n->provider, sizeof n->provider);
+    n->received_at = sqlite3_column_int64(s, 2);
+    n->genuine = sqlite3_column_int(s, 3) != 0;
+    store_sqlite_column_copy(s, 4, n->verdict, sizeof n->verdict);
+    store_sqlite_column_copy(s, 5, n->detail, sizeof n->detail);
+    store_sqlite_column_copy(s, 6, n->out_trade_no, sizeof n->out_trade_no);
+    store_sqlite_column_copy(s, 7, n->trade_no, sizeof n->trade_no);
+    n->payment_id = sqlite3_column_int64(s, 8);
+}
+
 topup_result store_notifications_list(store *st, int64_t before_id, notification_row *rows,
                                       size_t count_max, size_t *count)
 {
@@ -446,23 +447,7 @@ topup_result store_notifications_list(store *st, int64_t before_id, notification
     STATEMENT_OR_RETURN(s, st, N_LIST);
     sqlite3_bind_int64(s, 1, cursor(before_id));
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc = SQLITE_DONE;
-    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        notification_row *n = &rows[(*count)++];
-        memset(n, 0, sizeof *n);
-        n->id = sqlite3_column_int64(s, 0);
-        store_sqlite_column_copy(s, 1, n->provider, sizeof n->provider);
-        n->received_at = sqlite3_column_int64(s, 2);
-        n->genuine = sqlite3_column_int(s, 3) != 0;
-        store_sqlite_column_copy(s, 4, n->verdict, sizeof n->verdict);
-        store_sqlite_column_copy(s, 5, n->detail, sizeof n->detail);
-        store_sqlite_column_copy(s, 6, n->out_trade_no, sizeof n->out_trade_no);
-        store_sqlite_column_copy(s, 7, n->trade_no, sizeof n->trade_no);
-        n->payment_id = sqlite3_column_int64(s, 8);
-    }
-    topup_result r = *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_many(st, s, read_notification, rows, sizeof *rows, count_max, count);
 }
 
 topup_result store_alert_insert(store *st, alert_row *a)
@@ -478,6 +463,17 @@ topup_result store_alert_insert(store *st, alert_row *a)
     return r;
 }
 
+static void read_alert(sqlite3_stmt *s, void *out)
+{
+    alert_row *a = out;
+    memset(a, 0, sizeof *a);
+    a->id = sqlite3_column_int64(s, 0);
+    store_sqlite_column_copy(s, 1, a->kind, sizeof a->kind);
+    a->order_id = sqlite3_column_int64(s, 2);
+    store_sqlite_column_copy(s, 3, a->detail, sizeof a->detail);
+    a->created_at = sqlite3_column_int64(s, 4);
+}
+
 topup_result store_alerts_list(store *st, int64_t before_id, alert_row *alerts, size_t count_max,
                                size_t *count)
 {
@@ -485,17 +481,5 @@ topup_result store_alerts_list(store *st, int64_t before_id, alert_row *alerts, 
     STATEMENT_OR_RETURN(s, st, A_LIST);
     sqlite3_bind_int64(s, 1, cursor(before_id));
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
-    int rc = SQLITE_DONE;
-    while (*count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        alert_row *a = &alerts[(*count)++];
-        memset(a, 0, sizeof *a);
-        a->id = sqlite3_column_int64(s, 0);
-        store_sqlite_column_copy(s, 1, a->kind, sizeof a->kind);
-        a->order_id = sqlite3_column_int64(s, 2);
-        store_sqlite_column_copy(s, 3, a->detail, sizeof a->detail);
-        a->created_at = sqlite3_column_int64(s, 4);
-    }
-    topup_result r = *count == count_max || rc == SQLITE_DONE ? TOPUP_OK : store_sqlite_fail(st, rc);
-    store_sqlite_finish(s);
-    return r;
+    return store_sqlite_many(st, s, read_alert, alerts, sizeof *alerts, count_max, count);
 }
