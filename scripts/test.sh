@@ -82,6 +82,8 @@ if [ -f tests/cli/test_cli.sh ]; then
   count_script cli bash tests/cli/test_cli.sh build-asan
   echo "== reconcile CLI tests (ASan+UBSan build)"
   count_script reconcile bash tests/cli/test_reconcile.sh build-asan
+  echo "== merchant CLI tests (ASan+UBSan build)"
+  count_script merchant bash tests/cli/test_merchant.sh build-asan
 fi
 if [ -f fuzz/run.sh ]; then
   echo "== fuzz corpus replay (ASan+UBSan build)"

@@ -188,6 +188,13 @@ int cli_cmd_outbox_show(cli_context *ctx, int argc, char **argv);
 int cli_cmd_outbox_retry(cli_context *ctx, int argc, char **argv);
 int cli_cmd_sms_preview(cli_context *ctx, int argc, char **argv);
 int cli_cmd_sms_send(cli_context *ctx, int argc, char **argv);
+int cli_cmd_merchant_add(cli_context *ctx, int argc, char **argv);
+int cli_cmd_merchant_list(cli_context *ctx, int argc, char **argv);
+int cli_cmd_merchant_show(cli_context *ctx, int argc, char **argv);
+int cli_cmd_merchant_suspend(cli_context *ctx, int argc, char **argv);
+int cli_cmd_merchant_activate(cli_context *ctx, int argc, char **argv);
+int cli_cmd_merchant_topup_float(cli_context *ctx, int argc, char **argv);
+int cli_cmd_merchant_price(cli_context *ctx, int argc, char **argv);
 
 /* How much cli_demo_load wrote. */
 typedef struct cli_demo_counts {

@@ -195,6 +195,29 @@ static const cli_command commands[] = {
      "\"parts\"} and, when a receipt was asked for, \"receipt\" (null when none came).\n"
      "Exits 0 accepted, 1 rejected, 3 retry (not known to have been taken), 2 usage or config\n"
      "error.\n"},
+    {"merchant", "add", cli_cmd_merchant_add, "add a partner merchant (its secret is shown once)",
+     "Usage: topup merchant add --id ID --name NAME --currency CUR [--credit-limit AMOUNT]\n"
+     "                          [--allow-ip IP[,IP...]]\n"
+     "  --id ID               1-32 characters of a-z, 0-9, '_' and '-'\n"
+     "  --currency CUR        the currency of its float and of everything it buys\n"
+     "  --credit-limit AMOUNT how far below zero its float may go (default 0)\n"
+     "  --allow-ip LIST       addresses its requests may come from (default: any)\n"},
+    {"merchant", "list", cli_cmd_merchant_list, "list partner merchants and their floats",
+     "Usage: topup merchant list\n"},
+    {"merchant", "show", cli_cmd_merchant_show, "show one merchant", "Usage: topup merchant show --id ID\n"},
+    {"merchant", "suspend", cli_cmd_merchant_suspend, "stop a merchant's orders",
+     "Usage: topup merchant suspend --id ID\n"},
+    {"merchant", "activate", cli_cmd_merchant_activate, "let a suspended merchant order again",
+     "Usage: topup merchant activate --id ID\n"},
+    {"merchant", "topup-float", cli_cmd_merchant_topup_float, "add to (or take from) a merchant's float",
+     "Usage: topup merchant topup-float --id ID --amount AMOUNT\n"
+     "A positive AMOUNT (major units of the merchant's currency) is a deposit; a negative one\n"
+     "takes money back, never below the credit limit. Both are ledger transfers with\n"
+     "merchant_deposits.\n"},
+    {"merchant", "price", cli_cmd_merchant_price, "set a merchant's wholesale price",
+     "Usage: topup merchant price --id ID (--operator OP | --product ID) --percent P\n"
+     "  --percent P   what the merchant pays, in percent of the face value, e.g. 98.50; a\n"
+     "                product's price wins over its operator's\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -273,6 +273,27 @@ static const char *const migrations[] = {
     "CREATE INDEX otp_codes_number ON otp_codes(msisdn, purpose, id);"
     "CREATE INDEX otp_codes_number_day ON otp_codes(msisdn, created_at);"
     "CREATE INDEX otp_codes_ip_day ON otp_codes(client_ip, created_at);",
+
+    /* 5: partner merchants: a prepaid float (an account that may go down to minus its credit
+     * limit), wholesale prices in basis points of the face value, and an IP allow-list. The
+     * secret signs the merchant's requests (HMAC), so it is kept as given, not hashed. */
+    "CREATE TABLE merchants ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  secret TEXT NOT NULL,"
+    "  currency TEXT NOT NULL,"
+    "  float_account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    "  status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),"
+    "  allowed_ips TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    /* target: 'operator:ID' or 'product:ID'; a product's price wins over its operator's. */
+    "CREATE TABLE merchant_prices ("
+    "  merchant_id TEXT NOT NULL REFERENCES merchants(id),"
+    "  target TEXT NOT NULL,"
+    "  basis_points INTEGER NOT NULL CHECK (basis_points > 0 AND basis_points <= 20000),"
+    "  PRIMARY KEY (merchant_id, target)"
+    ") WITHOUT ROWID;",
 };
 
 const char *const *schema_sqlite_migrations(size_t *count)

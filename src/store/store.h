@@ -500,4 +500,37 @@ topup_result store_otp_update(store *st, const otp_row *otp);
 topup_result store_otp_count_since(store *st, const char *msisdn, const char *client_ip,
                                    int64_t since, int64_t *count /* OUT */);
 
+/* ---- partner merchants ---- */
+
+#define MERCHANT_ID_SIZE     33 /* 1-32 of a-z, 0-9, '_' and '-' */
+#define MERCHANT_SECRET_SIZE 65
+#define MERCHANT_IPS_SIZE    512
+
+typedef struct merchant_row {
+    char id[MERCHANT_ID_SIZE];
+    char name[97];
+    char secret[MERCHANT_SECRET_SIZE];
+    char currency[CURRENCY_CODE_SIZE];
+    int64_t float_account_id;
+    char status[12];                    /* active, suspended */
+    char allowed_ips[MERCHANT_IPS_SIZE]; /* comma-separated addresses; "" = any */
+    int64_t created_at;
+    int64_t float_minor;        /* filled by reads: the float account's balance */
+    int64_t credit_limit_minor; /* filled by reads */
+} merchant_row;
+
+/* Inserts the merchant (its float account must exist); TOPUP_E_ALREADY_EXISTS for a taken id. */
+topup_result store_merchant_insert(store *st, const merchant_row *merchant);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_merchant_get(store *st, const char *id, merchant_row *merchant /* OUT */);
+topup_result store_merchant_list(store *st, merchant_row *merchants /* OUT */, size_t count_max,
+                                 size_t *count /* OUT */);
+topup_result store_merchant_set_status(store *st, const char *id, const char *status);
+/* Sets (insert or replace) a wholesale price for target ("operator:ID" or "product:ID"). */
+topup_result store_merchant_price_set(store *st, const char *id, const char *target,
+                                      int64_t basis_points);
+/* The price for target; TOPUP_E_NOT_FOUND when none is set. */
+topup_result store_merchant_price_get(store *st, const char *id, const char *target,
+                                      int64_t *basis_points /* OUT */);
+
 #endif

@@ -306,6 +306,13 @@ outbox show
 outbox retry
 sms preview
 sms send
+merchant add
+merchant list
+merchant show
+merchant suspend
+merchant activate
+merchant topup-float
+merchant price
 operator
 EOF
 check "every command's --help exits 0 with usage on stdout${help_failures:+ (failed:$help_failures)}" \
