@@ -7,8 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/clock.h"
-#include "core/config_file.h"
-#include "payments/settings.h"
+#include "service/config_sections.h"
 
 #define EXIT_UNKNOWN 3 /* the provider did not answer (or its answer did not verify) */
 
@@ -36,19 +35,6 @@ static const cli_option options[O_COUNT] = {
     {"expires-in", true},   {"provider-ref", true}, {"out-request-no", true}, {"total", true},
     {"trade-no", true},     {"reason", true},
 };
-
-/* Settings without a section ("db", "listen") are topupd's and none of this command's
- * business; a "section.key" must be a valid payment setting, so a typo is caught here too. */
-static int apply_setting(void *context, const char *key, const char *value, char *error,
-                         size_t error_size)
-{
-    if (!strchr(key, '.'))
-        return 0;
-    int applied = payment_settings_apply(context, key, value, error, error_size);
-    if (applied == 0)
-        snprintf(error, error_size, "%s is not a known setting", key);
-    return applied == 1 ? 0 : -1;
-}
 
 static const char *outcome_name(gateway_status status)
 {
@@ -189,8 +175,8 @@ static int open_provider(const char *config, const char *name, const provider_op
                          provider **p)
 {
     payment_settings settings;
-    payment_settings_defaults(&settings);
-    if (config_file_read(config, apply_setting, &settings) != 0)
+    sms_settings sms;
+    if (config_sections_read(config, &settings, &sms) != 0)
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The config file %s has errors (above).",
                         config);
     provider_id id;

@@ -12,9 +12,9 @@
 
 #include "cli/cli.h"
 #include "core/clock.h"
-#include "core/config_file.h"
 #include "core/decimal.h"
 #include "sms/encoding.h"
+#include "service/config_sections.h"
 #include "sms/transport.h"
 
 #define EXIT_RETRY        3 /* not known to have been taken: it may be sent again */
@@ -55,14 +55,6 @@ typedef struct send_state {
 } send_state;
 
 /* ---- settings ----------------------------------------------------------------------------- */
-
-/* sms.* settings go through the shared parser, so a typo in one is caught here too; the other
- * sections of the file are other parts' business. */
-static int apply_setting(void *context, const char *key, const char *value, char *error,
-                         size_t error_size)
-{
-    return sms_settings_apply(context, key, value, error, error_size) < 0 ? -1 : 0;
-}
 
 static const sms_transport_ops *transport_named(const char *name)
 {
@@ -221,8 +213,8 @@ static int send_one(const sms_transport_ops *ops, const sms_settings *settings,
 /* Loads the sms.* settings and finds their transport; CLI_CONTINUE or a usage exit. */
 static int load_settings(const char *config, sms_settings *settings, const sms_transport_ops **ops)
 {
-    sms_settings_defaults(settings);
-    if (config_file_read(config, apply_setting, settings) != 0)
+    payment_settings payments;
+    if (config_sections_read(config, &payments, settings) != 0)
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The config file %s has errors (above).", config);
     if (!settings->transport[0])
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "%s sets no sms.transport: SMS is off.", config);

@@ -15,6 +15,7 @@
 #include "core/config_file.h"
 #include "core/decimal.h"
 #include "http/server.h"
+#include "service/config_sections.h"
 
 static const char usage[] =
     "usage: topupd [--db PATH] [--listen HOST:PORT] [--config FILE] [--threads N]\n"
@@ -98,20 +99,15 @@ typedef struct config_target {
     size_t db_storage_size;
 } config_target;
 
-/* "section.key" settings are the payment providers'; the others are the daemon's own. */
+/* "section.key" settings are the payment providers' and SMS's; the others are the daemon's. */
 static int apply_file_setting(void *context, const char *key, const char *value, char *error,
                               size_t error_size)
 {
     config_target *target = context;
-    if (strchr(key, '.')) {
-        int applied = sms_settings_apply(&target->config->sms, key, value, error, error_size);
-        if (applied == 0)
-            applied =
-                payment_settings_apply(&target->config->payments, key, value, error, error_size);
-        if (applied == 0)
-            snprintf(error, error_size, "%s is not a known setting", key);
+    int applied = config_sections_apply(&target->config->payments, &target->config->sms, key,
+                                        value, error, error_size);
+    if (applied != 0)
         return applied == 1 ? 0 : -1;
-    }
     return apply_setting(target->config, key, value, target->db_storage,
                          target->db_storage_size);
 }

@@ -328,5 +328,26 @@ check "verify is still OK at the end" eval 'status_is 0 && out_has "^verify: OK"
 run verify --json
 check "verify --json reports ok" eval 'status_is 0 && jq -e ".ok == true and .transfer_count > 0" "$work/out" >/dev/null'
 
+# ---- the shared config file ----
+
+printf 'secret-of-the-sandbox\n' >"$work/sandbox-secret"
+chmod 600 "$work/sandbox-secret"
+cat >"$work/topupd.conf" <<CONF
+listen = 127.0.0.1:8080
+sandbox.gateway = http://127.0.0.1:8080
+sandbox.webhook_secret = $work/sandbox-secret
+sms.transport = http
+sms.url = http://127.0.0.1:9/sendsms
+sms.lang = en
+CONF
+run pay gateway sandbox create --config "$work/topupd.conf" --out-trade-no TCLI1 --amount 10.00 \
+    --currency CNY --method checkout
+check "pay gateway reads topupd's config file, sms.* settings and all" \
+    eval 'status_is 0 && out_has "/sandbox/pay/TCLI1"'
+printf 'smss.lang = en\n' >>"$work/topupd.conf"
+run pay gateway sandbox query --config "$work/topupd.conf" --out-trade-no TCLI1
+check "a setting of an unknown section is refused, naming the line" \
+    eval 'status_is 2 && err_has "topupd.conf:7: smss.lang is not a known setting"'
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
