@@ -62,8 +62,9 @@ static const struct result_info results[] = {
     [TOPUP_E_IO] = {"io_error", 500, "A file could not be read or written."},
     [TOPUP_E_RATE_LIMITED] = {"rate_limited", 429, "Too many requests of this kind; try later."},
     [TOPUP_E_OTP_WRONG] = {"otp_wrong", 422, "The SMS code is not the one that was sent."},
-    [TOPUP_E_OTP_EXPIRED] = {"otp_expired", 422,
-                             "There is no valid SMS code: it expired, was used, or was never sent."},
+    [TOPUP_E_OTP_EXPIRED] =
+        {"otp_expired", 422,
+         "There is no valid SMS code: it expired, was used, or was never sent."},
     [TOPUP_E_OTP_ATTEMPTS] = {"otp_attempts", 422,
                               "The SMS code was tried too often; ask for a new one."},
 };
@@ -90,4 +91,9 @@ const char *topup_strerror(topup_result result)
 int topup_result_http_status(topup_result result)
 {
     return info(result)->http_status;
+}
+
+bool topup_result_is_storage_failure(topup_result result)
+{
+    return result == TOPUP_E_STORAGE || result == TOPUP_E_NOMEM || result == TOPUP_E_IO;
 }

@@ -4,6 +4,8 @@
 #ifndef TOPUP_RESULT_H
 #define TOPUP_RESULT_H
 
+#include <stdbool.h>
+
 typedef enum topup_result {
     TOPUP_OK = 0,
     TOPUP_E_NOMEM = 1,
@@ -46,5 +48,10 @@ const char *topup_strerror(topup_result result);
 
 /* The HTTP status the API answers with for this result. */
 int topup_result_http_status(topup_result result);
+
+/* Whether the result means the database (or memory) failed, as opposed to a request being
+ * refused: a step that meets one must fail its whole batch, because SQLite may already have
+ * rolled the transaction back. */
+bool topup_result_is_storage_failure(topup_result result);
 
 #endif

@@ -91,11 +91,6 @@ static topup_result send_effect(store *st, otp_send *send, int64_t now)
     return r;
 }
 
-static bool is_storage_failure(topup_result r)
-{
-    return r == TOPUP_E_STORAGE || r == TOPUP_E_NOMEM || r == TOPUP_E_IO;
-}
-
 topup_result otp_send_apply(store *st, void *payload, int64_t now)
 {
     otp_send *send = payload;
@@ -105,7 +100,7 @@ topup_result otp_send_apply(store *st, void *payload, int64_t now)
     send->result = send_effect(st, send, now);
     if (send->result != TOPUP_OK) {
         store_savepoint_rollback(st);
-        return is_storage_failure(send->result) ? send->result : TOPUP_OK;
+        return topup_result_is_storage_failure(send->result) ? send->result : TOPUP_OK;
     }
     store_savepoint_release(st);
     return TOPUP_OK;
@@ -141,5 +136,5 @@ topup_result otp_check_apply(store *st, void *payload, int64_t now)
      * wrong code's change is committed, not rolled back. */
     check->result = check_effect(st, check, now);
     sodium_memzero(check->code, sizeof check->code);
-    return is_storage_failure(check->result) ? check->result : TOPUP_OK;
+    return topup_result_is_storage_failure(check->result) ? check->result : TOPUP_OK;
 }

@@ -24,12 +24,6 @@ int64_t payment_retry_at(const payment_timing *timing, int attempts, int64_t now
     return now + (wait_ms + 999) / 1000;
 }
 
-/* Storage failures end the batch; everything else is a refusal of this step alone. */
-static bool is_storage_failure(topup_result r)
-{
-    return r == TOPUP_E_STORAGE || r == TOPUP_E_NOMEM || r == TOPUP_E_IO;
-}
-
 /* Formats into a fixed buffer, truncating: details and reasons are for people, and a long
  * provider text must shorten them rather than refuse the change they explain. */
 static void textf(char *out, size_t out_size, const char *format, ...)
@@ -189,7 +183,8 @@ topup_result payment_open_apply(store *st, void *payload, int64_t now)
     open->result = TOPUP_OK;
     open->replayed = false;
     if (keyed && open_replay(st, open))
-        return is_storage_failure(open->result) && !open->replayed ? open->result : TOPUP_OK;
+        return topup_result_is_storage_failure(open->result) && !open->replayed ? open->result
+                                                                                : TOPUP_OK;
     topup_result r = store_savepoint(st);
     if (r != TOPUP_OK)
         return r;
@@ -197,7 +192,7 @@ topup_result payment_open_apply(store *st, void *payload, int64_t now)
     if (r != TOPUP_OK) {
         store_savepoint_rollback(st);
         open_refuse(open, r, NULL);
-        return is_storage_failure(r) ? r : TOPUP_OK;
+        return topup_result_is_storage_failure(r) ? r : TOPUP_OK;
     }
     open->http_status = 201;
     if (keyed) {
@@ -276,7 +271,7 @@ static topup_result credit_or_refund(store *st, order_row *order, const payment_
         return TOPUP_OK;
     }
     store_savepoint_rollback(st);
-    if (is_storage_failure(r))
+    if (topup_result_is_storage_failure(r))
         return r;
     *credited = false;
     /* The rollback undid the savepoint's transitions, so the in-memory order is re-read. */
@@ -306,8 +301,8 @@ static topup_result already_paid(store *st, const payment_row *payment, const ch
     }
     report->verdict = "mismatch";
     textf(report->detail, sizeof report->detail,
-             "payment %s was paid by trade %s, now also by trade %s", payment->out_trade_no,
-             payment->trade_no, trade_no);
+          "payment %s was paid by trade %s, now also by trade %s", payment->out_trade_no,
+          payment->trade_no, trade_no);
     return raise_alert(st, "second_payment", payment->order_id, now, "%s", report->detail);
 }
 
@@ -324,15 +319,16 @@ static topup_result settle_paid(store *st, payment_row *payment, const char *tra
     topup_result r = store_payment_by_trade_no(st, payment->provider, trade_no, &other);
     if (r == TOPUP_OK) {
         report->verdict = "mismatch";
-        textf(report->detail, sizeof report->detail, "trade %s already paid payment %s",
-              trade_no, other.out_trade_no);
+        textf(report->detail, sizeof report->detail, "trade %s already paid payment %s", trade_no,
+              other.out_trade_no);
         return raise_alert(st, "trade_reused", payment->order_id, now, "%s", report->detail);
     }
     if (r != TOPUP_E_NOT_FOUND)
         return r;
 
     bool order_was_open = payment_is_open(payment);
-    bool mismatch = amount_minor != payment->amount_minor || strcmp(currency, payment->currency) != 0;
+    bool mismatch =
+        amount_minor != payment->amount_minor || strcmp(currency, payment->currency) != 0;
     textf(payment->trade_no, sizeof payment->trade_no, "%s", trade_no);
     payment->paid_minor = amount_minor;
     payment->paid_at = now;
@@ -378,8 +374,8 @@ static topup_result settle_paid(store *st, payment_row *payment, const char *tra
     if ((r = credit_or_refund(st, &order, payment, now, &credited)))
         return r;
     report->verdict = credited ? "credited" : "refunding";
-    textf(report->detail, sizeof report->detail, "%s", credited ? reason
-             : "the credit was refused; refunding");
+    textf(report->detail, sizeof report->detail, "%s",
+          credited ? reason : "the credit was refused; refunding");
     return TOPUP_OK;
 }
 
@@ -423,7 +419,7 @@ static topup_result create_effect(store *st, payment_create_outcome *outcome, in
         order_row order;
         char reason[REASON_SIZE];
         textf(reason, sizeof reason, "%s refused the payment: %s", payment.provider,
-                 outcome->detail);
+              outcome->detail);
         r = store_order_get(st, payment.order_id, &order);
         return r ? r : store_order_transition(st, &order, ORDER_CLOSED, reason, now);
     }
@@ -432,8 +428,8 @@ static topup_result create_effect(store *st, payment_create_outcome *outcome, in
     textf(payment.provider_ref, sizeof payment.provider_ref, "%s", created->provider_ref);
     if (created->state == TRADE_PAID) {
         paid_report report;
-        return settle_paid(st, &payment, created->trade_no, payment.amount_minor,
-                           payment.currency, now, &report);
+        return settle_paid(st, &payment, created->trade_no, payment.amount_minor, payment.currency,
+                           now, &report);
     }
     payment.next_check_at = payment.expires_at;
     set_status(&payment, "pending", now);
@@ -459,7 +455,7 @@ topup_result payment_create_apply(store *st, void *payload, int64_t now)
         fprintf(stderr, "topup: payment %lld: recording the create answer failed: %s\n",
                 (long long)outcome->payment_id, topup_result_code(r));
         store_savepoint_rollback(st);
-        return is_storage_failure(r) ? r : TOPUP_OK;
+        return topup_result_is_storage_failure(r) ? r : TOPUP_OK;
     }
     store_savepoint_release(st);
     return TOPUP_OK;
@@ -545,7 +541,7 @@ topup_result payment_notification_apply(store *st, void *payload, int64_t now)
         set_verdict(n, false, "refused", n->reason);
     } else if ((r = notification_effect(st, n, now, &payment_id)) != TOPUP_OK) {
         store_savepoint_rollback(st);
-        if (is_storage_failure(r))
+        if (topup_result_is_storage_failure(r))
             return r;
         /* Not applied: the provider will resend, and the raw notification is still kept. */
         set_verdict(n, false, "error", topup_result_code(r));
@@ -584,8 +580,8 @@ static topup_result settle_query(store *st, payment_settle *s, int64_t now)
     const trade_info *trade = &s->trade;
     if (trade->state == TRADE_PAID) {
         paid_report report;
-        return settle_paid(st, &payment, trade->trade_no, trade->amount_minor, trade->currency,
-                           now, &report);
+        return settle_paid(st, &payment, trade->trade_no, trade->amount_minor, trade->currency, now,
+                           &report);
     }
     /* Alipay creates a page or wap trade only when the payer opens the page, so "no such trade"
      * before the payment expires means "not paid yet", not "closed". */
@@ -697,9 +693,10 @@ static topup_result settle_refund(store *st, payment_settle *s, int64_t now)
         return r;
     payment_row payment;
     r = store_payment_get(st, refund.payment_id, &payment);
-    return r ? r : raise_alert(st, "refund_failed", payment.order_id, now,
-                               "refund %s of %lld %s was refused: %s", refund.out_request_no,
-                               (long long)refund.amount_minor, refund.currency, s->detail);
+    return r ? r
+             : raise_alert(st, "refund_failed", payment.order_id, now,
+                           "refund %s of %lld %s was refused: %s", refund.out_request_no,
+                           (long long)refund.amount_minor, refund.currency, s->detail);
 }
 
 topup_result payment_settle_apply(store *st, void *payload, int64_t now)
@@ -716,7 +713,7 @@ topup_result payment_settle_apply(store *st, void *payload, int64_t now)
                 s->kind == SETTLE_REFUND ? "refund" : "payment", (long long)s->id,
                 topup_result_code(r));
         store_savepoint_rollback(st);
-        return is_storage_failure(r) ? r : TOPUP_OK;
+        return topup_result_is_storage_failure(r) ? r : TOPUP_OK;
     }
     store_savepoint_release(st);
     return TOPUP_OK;
@@ -740,12 +737,11 @@ json_t *payment_order_json(const order_row *order, const payment_row *payment,
     if (recharge_order_json(order, body, sizeof body) < 0)
         return NULL;
     json_t *object = json_loads(body, 0, NULL);
-    json_t *pay = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:o,s:o}", "provider", payment->provider,
-                            "method", payment->method, "out_trade_no", payment->out_trade_no,
-                            "status", payment->status, "amount_minor",
-                            (json_int_t)payment->amount_minor, "currency", payment->currency,
-                            "expires_at", time_or_null(payment->expires_at), "paid_at",
-                            time_or_null(payment->paid_at));
+    json_t *pay = json_pack(
+        "{s:s,s:s,s:s,s:s,s:I,s:s,s:o,s:o}", "provider", payment->provider, "method",
+        payment->method, "out_trade_no", payment->out_trade_no, "status", payment->status,
+        "amount_minor", (json_int_t)payment->amount_minor, "currency", payment->currency,
+        "expires_at", time_or_null(payment->expires_at), "paid_at", time_or_null(payment->paid_at));
     if (!object || !pay) {
         json_decref(object);
         json_decref(pay);
