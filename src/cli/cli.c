@@ -4,6 +4,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -330,4 +332,21 @@ int cli_session_for_number(const cli_context *ctx, bool write, const char *msisd
                                                  "numbers).",
                                                  msisdn, country));
     return CLI_CONTINUE;
+}
+
+bool cli_make_secret(const char *prefix, size_t random_size, char *secret)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char random[64];
+    if (random_size > sizeof random || RAND_bytes(random, (int)random_size) != 1)
+        return false;
+    size_t length = strlen(prefix);
+    memcpy(secret, prefix, length);
+    for (size_t i = 0; i < random_size; i++) {
+        secret[length++] = hex[random[i] >> 4];
+        secret[length++] = hex[random[i] & 0x0f];
+    }
+    secret[length] = '\0';
+    OPENSSL_cleanse(random, random_size);
+    return true;
 }

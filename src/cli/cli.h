@@ -149,6 +149,11 @@ const char *cli_money_text(int64_t amount_minor, const char *currency, char *tex
 /* RFC 3339 text for unix seconds as a JSON string, or JSON null for 0 ("never"). */
 json_t *cli_json_time(int64_t unix_seconds);
 
+/* Writes prefix followed by random_size bytes from the system CSPRNG as lower-case hex into
+ * secret, which must hold strlen(prefix) + 2 * random_size + 1 bytes. False when the generator
+ * failed (secret is then unusable). For API keys and merchant signing secrets. */
+bool cli_make_secret(const char *prefix, size_t random_size, char *secret /* OUT */);
+
 /* Whether text is 1..size-1 bytes of printable ASCII without spaces (account codes, key
  * names). */
 bool cli_token_valid(const char *text, size_t size);

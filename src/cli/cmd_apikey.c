@@ -1,7 +1,6 @@
 /* API keys: `apikey create|list|revoke`. A key's secret is printed once by create and never
  * stored: the database keeps only its SHA-256, which is what topupd looks a presented key up by. */
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,25 +50,6 @@ static bool parse_scopes(const char *text, char canonical[API_KEY_SCOPES_SIZE], 
     return true;
 }
 
-/* A new secret "tk_" + 64 hex digits; false when the CSPRNG failed. */
-static bool make_secret(char secret[SECRET_SIZE])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char random[SECRET_RANDOM_SIZE];
-    if (RAND_bytes(random, sizeof random) != 1)
-        return false;
-    char *p = secret;
-    memcpy(p, SECRET_PREFIX, strlen(SECRET_PREFIX));
-    p += strlen(SECRET_PREFIX);
-    for (size_t i = 0; i < sizeof random; i++) {
-        *p++ = hex[random[i] >> 4];
-        *p++ = hex[random[i] & 0x0f];
-    }
-    *p = '\0';
-    OPENSSL_cleanse(random, sizeof random);
-    return true;
-}
-
 int cli_cmd_apikey_create(cli_context *ctx, int argc, char **argv)
 {
     enum { O_NAME, O_SCOPE, O_FUNDING, O_COUNT };
@@ -107,7 +87,7 @@ int cli_cmd_apikey_create(cli_context *ctx, int argc, char **argv)
     }
 
     char secret[SECRET_SIZE];
-    if (!make_secret(secret))
+    if (!cli_make_secret(SECRET_PREFIX, SECRET_RANDOM_SIZE, secret))
         return cli_fail(TOPUP_E_IO, "The system random number generator failed; no key was made.");
     uint8_t hash[REQUEST_HASH_SIZE];
     SHA256((const unsigned char *)secret, strlen(secret), hash);

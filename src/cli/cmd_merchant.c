@@ -3,7 +3,6 @@
  * go down to minus its credit limit, and wholesale prices in percent of the face value. Float
  * top-ups and adjustments are ledger transfers from the merchant deposits account. */
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,18 +17,6 @@ static bool merchant_id_valid(const char *id)
     size_t length = id ? strlen(id) : 0;
     return length >= 1 && length < MERCHANT_ID_SIZE &&
            strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") == length;
-}
-
-/* 32 random bytes as 64 hex characters; false when the generator failed. */
-static bool make_secret(char secret[MERCHANT_SECRET_SIZE])
-{
-    unsigned char random[32];
-    if (RAND_bytes(random, sizeof random) != 1)
-        return false;
-    for (size_t i = 0; i < sizeof random; i++)
-        snprintf(secret + 2 * i, 3, "%02x", random[i]);
-    OPENSSL_cleanse(random, sizeof random);
-    return true;
 }
 
 static json_t *merchant_json(const merchant_row *m)
@@ -71,7 +58,8 @@ int cli_cmd_merchant_add(cli_context *ctx, int argc, char **argv)
     snprintf(m.name, sizeof m.name, "%s", v[O_NAME]);
     snprintf(m.currency, sizeof m.currency, "%s", v[O_CURRENCY]);
     snprintf(m.allowed_ips, sizeof m.allowed_ips, "%s", v[O_IPS] ? v[O_IPS] : "");
-    if (!make_secret(m.secret))
+    /* 32 random bytes as 64 hex characters. */
+    if (!cli_make_secret("", 32, m.secret))
         return cli_fail(TOPUP_E_IO, "The system random number generator failed.");
 
     cli_session session;
