@@ -111,3 +111,11 @@ bool clock_parse_rfc3339(const char *text, int64_t *unix_seconds)
     *unix_seconds = (int64_t)seconds;
     return true;
 }
+
+int64_t clock_backoff(int64_t base, int64_t cap, int attempts)
+{
+    int64_t wait = base;
+    for (int i = 0; i < attempts && (cap <= 0 || wait < cap); i++)
+        wait *= 2;
+    return cap > 0 && wait > cap ? cap : wait;
+}

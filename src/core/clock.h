@@ -27,4 +27,8 @@ void clock_format_rfc3339(int64_t unix_seconds, char text[RFC3339_SIZE] /* OUT *
  * signs, no spaces). Returns false on anything else. */
 bool clock_parse_rfc3339(const char *text, int64_t *unix_seconds /* OUT */);
 
+/* Exponential backoff: base, doubled for each of attempts, capped at cap (when cap > 0). The
+ * waits of the settlement worker and the SMS dispatcher. */
+int64_t clock_backoff(int64_t base, int64_t cap, int attempts);
+
 #endif

@@ -86,11 +86,7 @@ typedef struct step {
  * failed together do not all come back together. */
 static int64_t retry_at(int attempts, int64_t now)
 {
-    int64_t wait = RETRY_BASE_S;
-    for (int i = 1; i < attempts && wait < RETRY_MAX_S; i++)
-        wait *= 2;
-    if (wait > RETRY_MAX_S)
-        wait = RETRY_MAX_S;
+    int64_t wait = clock_backoff(RETRY_BASE_S, RETRY_MAX_S, attempts > 1 ? attempts - 1 : 0);
     unsigned char random = 0;
     RAND_bytes(&random, 1);
     int64_t jitter = wait / 4 > 0 ? (int64_t)random % (wait / 2 + 1) - wait / 4 : 0;

@@ -15,11 +15,8 @@
 
 int64_t payment_retry_at(const payment_timing *timing, int attempts, int64_t now)
 {
-    int64_t wait_ms = timing->retry_base_ms > 0 ? timing->retry_base_ms : 1000;
-    for (int i = 0; i < attempts && wait_ms < timing->retry_max_ms; i++)
-        wait_ms *= 2;
-    if (timing->retry_max_ms > 0 && wait_ms > timing->retry_max_ms)
-        wait_ms = timing->retry_max_ms;
+    int64_t wait_ms = clock_backoff(timing->retry_base_ms > 0 ? timing->retry_base_ms : 1000,
+                                    timing->retry_max_ms, attempts);
     /* Whole seconds, rounded up: the worker's clock is seconds, and 0 would mean "never". */
     return now + (wait_ms + 999) / 1000;
 }
