@@ -47,6 +47,23 @@ bill *bill_new(bill_provider provider, char *text)
     return b;
 }
 
+topup_result bill_start(const char *name, const void *data, size_t size, const char *charset,
+                        bill_provider provider, bill **b, bill_error *error)
+{
+    *b = NULL;
+    bill_error_start(error, name);
+    if (size > BILL_FILE_SIZE_MAX)
+        return bill_fail(error, TOPUP_E_INVALID_ARGUMENT, 0,
+                         "it is %zu bytes; bills of at most %u bytes are read.", size,
+                         BILL_FILE_SIZE_MAX);
+    char *text;
+    topup_result r = bill_text_to_utf8(charset, data, size, &text, error);
+    if (r != TOPUP_OK)
+        return r;
+    *b = bill_new(provider, text);
+    return *b ? TOPUP_OK : bill_fail(error, TOPUP_E_NOMEM, 0, "the bill does not fit in memory.");
+}
+
 void bill_free(bill *b)
 {
     if (!b)

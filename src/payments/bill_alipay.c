@@ -313,19 +313,11 @@ topup_result bill_parse_alipay_csv(const char *name, const void *data, size_t si
                                    bill_error *error)
 {
     *out = NULL;
-    bill_error_start(error, name);
-    if (size > BILL_FILE_SIZE_MAX)
-        return bill_fail(error, TOPUP_E_INVALID_ARGUMENT, 0,
-                         "it is %zu bytes; bills of at most %u bytes are read.", size,
-                         BILL_FILE_SIZE_MAX);
-    char *text;
-    topup_result r = bill_text_to_utf8("GBK", data, size, &text, error);
+    alipay_parse p = {.error = error};
+    topup_result r = bill_start(name, data, size, "GBK", BILL_ALIPAY, &p.b, error);
     if (r != TOPUP_OK)
         return r;
-    alipay_parse p = {.b = bill_new(BILL_ALIPAY, text), .error = error};
-    if (!p.b)
-        return bill_fail(error, TOPUP_E_NOMEM, 0, "the bill does not fit in memory.");
-    bill_cursor cursor = {.next = text};
+    bill_cursor cursor = {.next = p.b->text};
     char *line;
     while ((line = bill_cursor_next(&cursor, error, &r)) != NULL) {
         if ((r = line_parse(&p, line, cursor.line_number)) != TOPUP_OK)

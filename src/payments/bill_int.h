@@ -43,6 +43,11 @@ bill *bill_new(bill_provider provider, char *text);
 topup_result bill_text_to_utf8(const char *charset, const void *data, size_t size,
                                char **text /* OUT */, bill_error *error /* OUT */);
 
+/* The start every parser shares: the error named, the size bounded, the file converted from
+ * charset to UTF-8 and a new bill made to own the text. *b is the caller's on TOPUP_OK. */
+topup_result bill_start(const char *name, const void *data, size_t size, const char *charset,
+                        bill_provider provider, bill **b /* OUT */, bill_error *error /* OUT */);
+
 /* The next line of the cursor's text without its "\n" or "\r\n", cut in place; NULL at the end.
  * Refuses a line longer than BILL_LINE_SIZE_MAX (then *error is set and NULL returned). */
 char *bill_cursor_next(bill_cursor *cursor, bill_error *error, topup_result *result /* OUT */);

@@ -402,19 +402,12 @@ topup_result bill_parse_wechat_csv(const char *name, const void *data, size_t si
                                    bill_error *error)
 {
     *out = NULL;
-    bill_error_start(error, name);
-    if (size > BILL_FILE_SIZE_MAX)
-        return bill_fail(error, TOPUP_E_INVALID_ARGUMENT, 0,
-                         "it is %zu bytes; bills of at most %u bytes are read.", size,
-                         BILL_FILE_SIZE_MAX);
     /* Converting UTF-8 to UTF-8 checks it: every byte must be part of a valid character. */
-    char *text;
-    topup_result r = bill_text_to_utf8("UTF-8", data, size, &text, error);
+    wechat_parse p = {.error = error};
+    topup_result r = bill_start(name, data, size, "UTF-8", BILL_WECHAT, &p.b, error);
     if (r != TOPUP_OK)
         return r;
-    wechat_parse p = {.b = bill_new(BILL_WECHAT, text), .error = error};
-    if (!p.b)
-        return bill_fail(error, TOPUP_E_NOMEM, 0, "the bill does not fit in memory.");
+    char *text = p.b->text;
     bill_cursor cursor = {.next = text};
     if (strncmp(text, BYTE_ORDER_MARK, strlen(BYTE_ORDER_MARK)) == 0)
         cursor.next += strlen(BYTE_ORDER_MARK);
