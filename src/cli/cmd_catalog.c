@@ -7,6 +7,8 @@
 #include "cli/cli.h"
 #include "core/money.h"
 #include "core/msisdn.h"
+#include "partners/connector.h"
+#include "payments/notify.h"
 
 #define VALIDITY_DAYS_MAX      3650   /* ten years: anything longer is a typo */
 #define PRICE_BASIS_POINTS_MAX 100000 /* 1000%: a surcharge beyond that is a typo */
@@ -165,11 +167,40 @@ static const operator_info *find_operator(const cli_session *session, const char
     return op;
 }
 
+/* The endpoint of an http operator from --url, --secret-file and --timeout-ms. */
+static int read_endpoint(const char *url, const char *secret_file, const char *timeout,
+                         operator_endpoint_row *endpoint)
+{
+    if (!url || !secret_file)
+        return cli_fail(TOPUP_E_INVALID_ARGUMENT,
+                        "An http operator needs --url (its recharge API) and --secret-file (the "
+                        "key both sides sign with).");
+    const char *path = connector_url_path(url);
+    if (!path || strlen(url) >= sizeof endpoint->url || strchr(url, '?') || strpbrk(url, " \t"))
+        return cli_fail(TOPUP_E_INVALID_ARGUMENT,
+                        "--url %s: give the http:// or https:// base URL of the operator's "
+                        "recharge API, without a query.",
+                        url);
+    int64_t timeout_ms = 5000;
+    if (timeout && !decimal_parse(timeout, 100, 60000, &timeout_ms))
+        return cli_fail(TOPUP_E_INVALID_ARGUMENT, "--timeout-ms %s: give 100 to 60000.", timeout);
+    topup_result r = notify_load_secret(secret_file, endpoint->secret, sizeof endpoint->secret);
+    if (r != TOPUP_OK)
+        return cli_fail(r,
+                        "--secret-file %s: cannot be read, is empty or longer than 128 bytes, or "
+                        "is readable by group or others (chmod 600).",
+                        secret_file);
+    snprintf(endpoint->url, sizeof endpoint->url, "%s", url);
+    endpoint->timeout_ms = (int)timeout_ms;
+    return CLI_CONTINUE;
+}
+
 int cli_cmd_operator_add(cli_context *ctx, int argc, char **argv)
 {
-    enum { O_ID, O_NAME, O_COUNTRY, O_CURRENCY, O_CONNECTOR, O_COUNT };
+    enum { O_ID, O_NAME, O_COUNTRY, O_CURRENCY, O_CONNECTOR, O_URL, O_SECRET, O_TIMEOUT, O_COUNT };
     static const cli_option options[O_COUNT] = {
-        {"id", true}, {"name", true}, {"country", true}, {"currency", true}, {"connector", true},
+        {"id", true},        {"name", true}, {"country", true},     {"currency", true},
+        {"connector", true}, {"url", true},  {"secret-file", true}, {"timeout-ms", true},
     };
     const char *v[O_COUNT];
     int rc = cli_parse(ctx, argc, argv, options, O_COUNT, v, NULL, 0, NULL);
@@ -194,9 +225,18 @@ int cli_cmd_operator_add(cli_context *ctx, int argc, char **argv)
     if (!currency_find(v[O_CURRENCY]))
         return cli_bad_value(ctx, TOPUP_E_CURRENCY_UNKNOWN, "currency", v[O_CURRENCY],
                              "use an upper-case ISO 4217 code, e.g. CNY");
-    if (strcmp(connector, "hosted") != 0)
+    bool forwarded = strcmp(connector, "http") == 0;
+    if (!forwarded && strcmp(connector, "hosted") != 0)
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "connector", connector,
-                             "the only connector is 'hosted'");
+                             "a connector is 'hosted' (balances kept here) or 'http' (forwarded "
+                             "to the operator's recharge API)");
+    operator_endpoint_row endpoint = {0};
+    if (forwarded &&
+        (rc = read_endpoint(v[O_URL], v[O_SECRET], v[O_TIMEOUT], &endpoint)) != CLI_CONTINUE)
+        return rc;
+    if (!forwarded && (v[O_URL] || v[O_SECRET] || v[O_TIMEOUT]))
+        return cli_fail(TOPUP_E_INVALID_ARGUMENT,
+                        "--url, --secret-file and --timeout-ms are for --connector http.");
     snprintf(op.id, sizeof op.id, "%s", v[O_ID]);
     snprintf(op.name, sizeof op.name, "%s", v[O_NAME]);
     snprintf(op.country, sizeof op.country, "%s", v[O_COUNTRY]);
@@ -212,7 +252,10 @@ int cli_cmd_operator_add(cli_context *ctx, int argc, char **argv)
                                         "There is no number plan for %s; add it first with "
                                         "'topup plan set --country %s ...'.",
                                         op.country, op.country));
+    snprintf(endpoint.operator_id, sizeof endpoint.operator_id, "%s", op.id);
     topup_result r = store_operator_add(session.st, &op);
+    if (r == TOPUP_OK && forwarded)
+        r = store_operator_endpoint_set(session.st, &endpoint);
     if (r == TOPUP_E_ALREADY_EXISTS)
         return cli_session_end(&session, cli_fail(r, "The operator '%s' already exists.", op.id));
     if (r != TOPUP_OK)

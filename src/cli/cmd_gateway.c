@@ -30,10 +30,10 @@ enum {
 };
 
 static const cli_option options[O_COUNT] = {
-    {"config", true},       {"out-trade-no", true}, {"amount", true},     {"currency", true},
-    {"method", true},       {"subject", true},      {"auth-code", true},  {"client-ip", true},
-    {"expires-in", true},   {"provider-ref", true}, {"out-request-no", true}, {"total", true},
-    {"trade-no", true},     {"reason", true},
+    {"config", true},     {"out-trade-no", true}, {"amount", true},         {"currency", true},
+    {"method", true},     {"subject", true},      {"auth-code", true},      {"client-ip", true},
+    {"expires-in", true}, {"provider-ref", true}, {"out-request-no", true}, {"total", true},
+    {"trade-no", true},   {"reason", true},
 };
 
 static const char *outcome_name(gateway_status status)
@@ -43,8 +43,9 @@ static const char *outcome_name(gateway_status status)
 
 static int exit_for(gateway_status status)
 {
-    return status == GATEWAY_OK ? CLI_EXIT_OK : status == GATEWAY_REFUSED ? CLI_EXIT_FAILURE
-                                                                          : EXIT_UNKNOWN;
+    return status == GATEWAY_OK        ? CLI_EXIT_OK
+           : status == GATEWAY_REFUSED ? CLI_EXIT_FAILURE
+                                       : EXIT_UNKNOWN;
 }
 
 static const char *refund_state_name(refund_state state)
@@ -73,9 +74,8 @@ static bool copy_option(const char *value, char *out, size_t out_size)
     return true;
 }
 
-static int run_create(const cli_context *ctx, const provider_ops *ops, provider *p,
-                      const char **v, json_t *answer, gateway_status *status, char *detail,
-                      size_t detail_size)
+static int run_create(const cli_context *ctx, const provider_ops *ops, provider *p, const char **v,
+                      json_t *answer, gateway_status *status, char *detail, size_t detail_size)
 {
     payment_request request = {0};
     pay_method method;
@@ -103,10 +103,10 @@ static int run_create(const cli_context *ctx, const provider_ops *ops, provider 
     payment_created created;
     *status = ops->create(p, &request, &created, detail, detail_size);
     if (*status == GATEWAY_OK)
-        json_object_update_new(answer, json_pack("{s:s,s:s,s:s,s:s}", "state",
-                                                 trade_state_name(created.state), "pay_url",
-                                                 created.pay_url, "provider_ref",
-                                                 created.provider_ref, "trade_no", created.trade_no));
+        json_object_update_new(
+            answer, json_pack("{s:s,s:s,s:s,s:s}", "state", trade_state_name(created.state),
+                              "pay_url", created.pay_url, "provider_ref", created.provider_ref,
+                              "trade_no", created.trade_no));
     return CLI_CONTINUE;
 }
 
@@ -121,16 +121,14 @@ static int run_query(const provider_ops *ops, provider *p, const char **v, json_
     char amount[MONEY_TEXT_SIZE_MAX] = "";
     if (trade.state == TRADE_PAID)
         provider_amount_format(trade.amount_minor, trade.currency, amount, sizeof amount);
-    json_object_update_new(answer, json_pack("{s:s,s:s,s:s,s:s}", "state",
-                                             trade_state_name(trade.state), "trade_no",
-                                             trade.trade_no, "amount", amount, "currency",
-                                             trade.currency));
+    json_object_update_new(
+        answer, json_pack("{s:s,s:s,s:s,s:s}", "state", trade_state_name(trade.state), "trade_no",
+                          trade.trade_no, "amount", amount, "currency", trade.currency));
     return CLI_CONTINUE;
 }
 
-static int run_refund(const cli_context *ctx, const provider_ops *ops, provider *p,
-                      const char **v, json_t *answer, gateway_status *status, char *detail,
-                      size_t detail_size)
+static int run_refund(const cli_context *ctx, const provider_ops *ops, provider *p, const char **v,
+                      json_t *answer, gateway_status *status, char *detail, size_t detail_size)
 {
     refund_request request = {0};
     int rc = cli_require(ctx, v[O_OUT_REQUEST_NO], "out-request-no");
@@ -147,9 +145,9 @@ static int run_refund(const cli_context *ctx, const provider_ops *ops, provider 
     refund_info refund;
     *status = ops->refund(p, &request, &refund, detail, detail_size);
     if (*status == GATEWAY_OK)
-        json_object_update_new(answer, json_pack("{s:s,s:s}", "state",
-                                                 refund_state_name(refund.state), "refund_id",
-                                                 refund.refund_id));
+        json_object_update_new(answer,
+                               json_pack("{s:s,s:s}", "state", refund_state_name(refund.state),
+                                         "refund_id", refund.refund_id));
     return CLI_CONTINUE;
 }
 
@@ -157,7 +155,8 @@ static int run_refund(const cli_context *ctx, const provider_ops *ops, provider 
 static int check_common(const cli_context *ctx, const char **v, const char *operation)
 {
     int rc = cli_require(ctx, v[O_CONFIG], "config");
-    if (rc != CLI_CONTINUE || (rc = cli_require(ctx, v[O_OUT_TRADE_NO], "out-trade-no")) != CLI_CONTINUE)
+    if (rc != CLI_CONTINUE ||
+        (rc = cli_require(ctx, v[O_OUT_TRADE_NO], "out-trade-no")) != CLI_CONTINUE)
         return rc;
     if (strlen(v[O_OUT_TRADE_NO]) >= OUT_TRADE_NO_SIZE)
         return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "out-trade-no", v[O_OUT_TRADE_NO],
@@ -176,9 +175,9 @@ static int open_provider(const char *config, const char *name, const provider_op
 {
     payment_settings settings;
     sms_settings sms;
-    if (config_sections_read(config, &settings, &sms) != 0)
-        return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The config file %s has errors (above).",
-                        config);
+    partners_settings partners;
+    if (config_sections_read(config, &(config_sections){&settings, &sms, &partners}) != 0)
+        return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The config file %s has errors (above).", config);
     provider_id id;
     *ops = provider_ops_by_name(name, &id);
     if (!settings.providers[id].enabled)

@@ -214,7 +214,8 @@ static int send_one(const sms_transport_ops *ops, const sms_settings *settings,
 static int load_settings(const char *config, sms_settings *settings, const sms_transport_ops **ops)
 {
     payment_settings payments;
-    if (config_sections_read(config, &payments, settings) != 0)
+    partners_settings partners;
+    if (config_sections_read(config, &(config_sections){&payments, settings, &partners}) != 0)
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The config file %s has errors (above).", config);
     if (!settings->transport[0])
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "%s sets no sms.transport: SMS is off.", config);

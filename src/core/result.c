@@ -67,6 +67,12 @@ static const struct result_info results[] = {
          "There is no valid SMS code: it expired, was used, or was never sent."},
     [TOPUP_E_OTP_ATTEMPTS] = {"otp_attempts", 422,
                               "The SMS code was tried too often; ask for a new one."},
+    [TOPUP_E_NONCE_REUSED] = {"nonce_reused", 401,
+                              "This nonce was already used: every signed request needs a new one."},
+    [TOPUP_E_INSUFFICIENT_FLOAT] = {"insufficient_float", 402,
+                                    "The float and its credit limit do not cover the price."},
+    [TOPUP_E_OPERATOR_UNAVAILABLE] = {"operator_unavailable", 503,
+                                      "The operator cannot be reached now; try again later."},
 };
 
 _Static_assert(sizeof results / sizeof results[0] == TOPUP_RESULT_COUNT,

@@ -30,13 +30,16 @@ typedef enum topup_result {
     TOPUP_E_AMOUNT_NOT_OFFERED = 20, /* no product of the operator accepts this amount */
     TOPUP_E_IDEMPOTENCY_KEY_REUSED = 21,
     TOPUP_E_ALREADY_EXISTS = 22,
-    TOPUP_E_SUBSCRIBER_UNKNOWN = 23, /* number not in a hosted range and not imported */
-    TOPUP_E_SCHEMA = 24,             /* the database is not a topup database or is too new */
-    TOPUP_E_IO = 25,                 /* a file could not be read or written */
-    TOPUP_E_RATE_LIMITED = 26,       /* too many requests of this kind; retry later */
-    TOPUP_E_OTP_WRONG = 27,          /* the SMS code does not match */
-    TOPUP_E_OTP_EXPIRED = 28,        /* no valid SMS code: expired, used, or never sent */
-    TOPUP_E_OTP_ATTEMPTS = 29,       /* the SMS code was tried too often */
+    TOPUP_E_SUBSCRIBER_UNKNOWN = 23,   /* number not in a hosted range and not imported */
+    TOPUP_E_SCHEMA = 24,               /* the database is not a topup database or is too new */
+    TOPUP_E_IO = 25,                   /* a file could not be read or written */
+    TOPUP_E_RATE_LIMITED = 26,         /* too many requests of this kind; retry later */
+    TOPUP_E_OTP_WRONG = 27,            /* the SMS code does not match */
+    TOPUP_E_OTP_EXPIRED = 28,          /* no valid SMS code: expired, used, or never sent */
+    TOPUP_E_OTP_ATTEMPTS = 29,         /* the SMS code was tried too often */
+    TOPUP_E_NONCE_REUSED = 30,         /* a signed request's nonce was used before (a replay) */
+    TOPUP_E_INSUFFICIENT_FLOAT = 31,   /* a merchant's float plus credit limit is below the price */
+    TOPUP_E_OPERATOR_UNAVAILABLE = 32, /* the operator's circuit is open: nothing is sent to it */
     TOPUP_RESULT_COUNT
 } topup_result;
 

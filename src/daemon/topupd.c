@@ -104,12 +104,12 @@ static int apply_file_setting(void *context, const char *key, const char *value,
                               size_t error_size)
 {
     config_target *target = context;
-    int applied = config_sections_apply(&target->config->payments, &target->config->sms, key,
-                                        value, error, error_size);
+    config_sections sections = {&target->config->payments, &target->config->sms,
+                                &target->config->partners};
+    int applied = config_sections_apply(&sections, key, value, error, error_size);
     if (applied != 0)
         return applied == 1 ? 0 : -1;
-    return apply_setting(target->config, key, value, target->db_storage,
-                         target->db_storage_size);
+    return apply_setting(target->config, key, value, target->db_storage, target->db_storage_size);
 }
 
 static int read_config(const char *path, server_config *config, char *db_storage,

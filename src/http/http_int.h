@@ -12,7 +12,9 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "payments/gateways.h"
+#include "partners/breaker.h"
 #include "service/dispatcher.h"
+#include "service/forwarder.h"
 #include "service/settler.h"
 #include "service/writer.h"
 #include "store/store.h"
@@ -20,7 +22,8 @@
 #define BODY_SIZE_MAX (64 * 1024) /* larger request bodies are refused with 413 */
 #define READERS_MAX   64          /* one read connection per HTTP thread */
 
-typedef enum scope { SCOPE_NONE, SCOPE_READ, SCOPE_RECHARGE, SCOPE_ADMIN } scope;
+/* SCOPE_PARTNER: no API key but a merchant's signature (routes_partners.c). */
+typedef enum scope { SCOPE_NONE, SCOPE_READ, SCOPE_RECHARGE, SCOPE_ADMIN, SCOPE_PARTNER } scope;
 
 struct server {
     server_config config;
@@ -42,6 +45,8 @@ struct server {
     settler *settler;          /* settles unknown and expired payments and sends refunds */
     bool gateways_open;
     dispatcher *dispatcher;    /* sends the outbox's SMS; NULL when SMS is off */
+    breaker_board *breakers;   /* one circuit per http operator, shared with the forwarder */
+    forwarder *forwarder;      /* sends partner orders to http operators, settles unknown ones */
     atomic_int detached_count; /* detached calls in flight; stop waits for them */
 
     pthread_mutex_t readers_lock; /* guards readers[] */
@@ -57,6 +62,9 @@ struct request {
     struct MHD_Connection *connection;
     const char *method;
     const char *url;
+    char *raw_uri;   /* the request target as sent (path and query, not decoded): what a
+                        partner signs */
+    bool started;    /* method and url are set (the first call for the request came) */
     int route_index; /* index into the route table, -1 when none matched */
     char param[96];  /* the {param} segment of the path, decoded */
     bool dispatched; /* the body is complete and the handler ran (HTTP thread only) */
@@ -64,9 +72,10 @@ struct request {
     char *body;      /* received bytes, NUL-terminated */
     size_t body_size;
     bool body_too_large;
-    int64_t started_us; /* monotonic, for the latency histogram */
-    api_key_row key;    /* the caller, once authenticated */
-    writer_job job;     /* the write, while it is queued or being committed */
+    int64_t started_us;     /* monotonic, for the latency histogram */
+    api_key_row key;        /* the caller, once authenticated */
+    merchant_row merchant;  /* the signing partner, for SCOPE_PARTNER routes */
+    writer_job job;         /* the write, while it is queued or being committed */
     request_work_fn finish; /* sets the answer of a non-recharge job (on the writer thread) */
     void *work;             /* a handler's state for a job or a detached call; freed with rq */
 
@@ -110,8 +119,7 @@ void server_submit_write(request *rq);
 /* Suspends the connection and hands a non-recharge write to the writer: apply runs in the
  * batch with payload, then finish (on the writer thread) sets the answer and the connection
  * resumes. */
-void server_submit_job(request *rq, writer_apply_fn apply, void *payload,
-                       request_work_fn finish);
+void server_submit_job(request *rq, writer_apply_fn apply, void *payload, request_work_fn finish);
 
 /* Suspends the connection and runs work on a thread of its own (for calls to a payment
  * provider, which may take seconds and must not hold an HTTP thread); work sets the answer and
@@ -137,6 +145,20 @@ void http_get_payment_order(request *rq);
 void http_post_notification(request *rq);
 void http_get_sandbox_page(request *rq);
 void http_post_sandbox_page(request *rq);
+
+/* The peer's address as text ("unknown" when there is none). */
+void http_peer_address(request *rq, char *ip, size_t ip_size);
+
+/* The partner API (routes_partners.c). partner_authorize checks the merchant's signature and
+ * answers 401/403 itself, returning false, when the caller may not go on. */
+bool partner_authorize(request *rq);
+void http_post_partner_order(request *rq);
+void http_get_partner_order(request *rq);
+void http_get_partner_balance(request *rq);
+void http_get_partner_statement(request *rq);
+void http_get_partner_operators(request *rq);
+/* The operators with their availability, for GET /v1/operators and its partner twin. */
+json_t *http_operators_value(request *rq);
 
 /* SMS codes (routes_otp.c). */
 void http_post_otp(request *rq);

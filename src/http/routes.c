@@ -50,7 +50,8 @@ static bool page_arguments(request *rq, int64_t *before_id, size_t *limit)
     *before_id = 0;
     *limit = PAGE_SIZE_DEFAULT;
     if (cursor && *cursor && !http_parse_id(cursor, before_id)) {
-        http_bad_request(rq, "invalid_cursor", "The cursor must be a next_cursor value we returned.");
+        http_bad_request(rq, "invalid_cursor",
+                         "The cursor must be a next_cursor value we returned.");
         return false;
     }
     int64_t wanted;
@@ -128,8 +129,8 @@ static void get_metrics(request *rq)
     writer_get_stats(rq->srv->writer, &stats);
     sms_metrics sms;
     bool with_sms = rq->srv->dispatcher && sms_counts(rq, &sms);
-    char *text = metrics_render(&rq->srv->metrics, names, route_count, &stats,
-                                with_sms ? &sms : NULL);
+    char *text =
+        metrics_render(&rq->srv->metrics, names, route_count, &stats, with_sms ? &sms : NULL);
     if (!text) {
         http_answer_result(rq, TOPUP_E_NOMEM, NULL);
         return;
@@ -162,7 +163,7 @@ bool http_idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
         MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Idempotency-Key");
     if (!value || !*value) {
         http_bad_request(rq, "idempotency_key_missing",
-                    "Every POST needs an Idempotency-Key header of 1 to 64 characters.");
+                         "Every POST needs an Idempotency-Key header of 1 to 64 characters.");
         return false;
     }
     size_t length = strlen(value);
@@ -171,7 +172,7 @@ bool http_idempotency_key(request *rq, char key[IDEMPOTENCY_KEY_SIZE])
         printable = value[i] > 0x20 && value[i] < 0x7f;
     if (!printable) {
         http_bad_request(rq, "idempotency_key_invalid",
-                    "The Idempotency-Key must be 1 to 64 printable ASCII characters.");
+                         "The Idempotency-Key must be 1 to 64 printable ASCII characters.");
         return false;
     }
     memcpy(key, value, length + 1);
@@ -434,10 +435,11 @@ static void get_recharge(request *rq)
     order_row order;
     store *reader = server_reader(rq->srv);
     topup_result r = !http_parse_id(rq->param, &id) ? TOPUP_E_NOT_FOUND
-                     : reader                  ? store_order_get(reader, id, &order)
-                                               : TOPUP_E_STORAGE;
+                     : reader                       ? store_order_get(reader, id, &order)
+                                                    : TOPUP_E_STORAGE;
     if (r != TOPUP_OK) {
-        http_answer_result(rq, r, r == TOPUP_E_NOT_FOUND ? "There is no recharge with this id." : NULL);
+        http_answer_result(rq, r,
+                           r == TOPUP_E_NOT_FOUND ? "There is no recharge with this id." : NULL);
         return;
     }
     json_t *value = order_value(&order);
@@ -634,16 +636,31 @@ static json_t *operator_value(const operator_info *op)
                      op->country, "currency", op->currency, "connector", op->connector);
 }
 
-static void get_operators(request *rq)
+/* Availability is what partners plan by: an http operator whose circuit is open takes no
+ * orders until a probe gets through. */
+json_t *http_operators_value(request *rq)
 {
     catalog *cat = server_catalog(rq->srv);
     size_t count;
     const operator_info *ops = catalog_operators(cat, &count);
     json_t *items = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(items, operator_value(&ops[i]));
+    int64_t now = clock_now_seconds();
+    for (size_t i = 0; i < count; i++) {
+        json_t *value = operator_value(&ops[i]);
+        breaker_state state = strcmp(ops[i].connector, "hosted") == 0
+                                  ? BREAKER_CLOSED
+                                  : breaker_peek(rq->srv->breakers, ops[i].id, now);
+        json_object_set_new(value, "available", json_boolean(state != BREAKER_OPEN));
+        json_object_set_new(value, "circuit", json_string(breaker_state_name(state)));
+        json_array_append_new(items, value);
+    }
     catalog_unref(cat);
-    answer_json_value(rq, 200, json_pack("{s:o}", "items", items));
+    return json_pack("{s:o}", "items", items);
+}
+
+static void get_operators(request *rq)
+{
+    answer_json_value(rq, 200, http_operators_value(rq));
 }
 
 static json_t *product_value(const product_info *p, const char *currency)
@@ -689,6 +706,13 @@ static const route routes[] = {
      "subscriber_transactions"},
     {"GET", "/v1/numbers/{}", get_number, SCOPE_READ, "number_get"},
     {"GET", "/v1/operators", get_operators, SCOPE_READ, "operator_list"},
+    {"POST", "/v1/partner/orders", http_post_partner_order, SCOPE_PARTNER, "partner_order_create"},
+    {"GET", "/v1/partner/orders/{}", http_get_partner_order, SCOPE_PARTNER, "partner_order_get"},
+    {"GET", "/v1/partner/balance", http_get_partner_balance, SCOPE_PARTNER, "partner_balance"},
+    {"GET", "/v1/partner/statements", http_get_partner_statement, SCOPE_PARTNER,
+     "partner_statement"},
+    {"GET", "/v1/partner/operators", http_get_partner_operators, SCOPE_PARTNER,
+     "partner_operators"},
     {"GET", "/v1/operators/{}/products", get_products, SCOPE_READ, "product_list"},
     {"POST", "/v1/payment-orders", http_post_payment_order, SCOPE_RECHARGE, "payment_order_create"},
     {"GET", "/v1/payment-orders/{}", http_get_payment_order, SCOPE_READ, "payment_order_get"},

@@ -4,7 +4,6 @@
  * send is held back by the 60 s resend limit, so it cannot send twice. */
 #include "http/http_int.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +19,10 @@ typedef struct otp_work {
 /* The payer's IP: the "payer_ip" field when the portal's back end relays it, else the peer. */
 static void client_ip(request *rq, const char *given, char *ip, size_t ip_size)
 {
-    if (given) {
+    if (given)
         snprintf(ip, ip_size, "%s", given);
-        return;
-    }
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(rq->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *address = info ? info->client_addr : NULL;
-    snprintf(ip, ip_size, "unknown");
-    if (address && address->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)address)->sin_addr, ip,
-                  (socklen_t)ip_size);
-    else if (address && address->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)address)->sin6_addr, ip,
-                  (socklen_t)ip_size);
+    else
+        http_peer_address(rq, ip, ip_size);
 }
 
 /* Reads msisdn and purpose (normalising the number); answers and returns false when wrong. */
@@ -50,9 +39,9 @@ static bool read_target(request *rq, json_t *body, char msisdn[E164_SIZE],
     catalog *cat = server_catalog(rq->srv);
     store *reader = server_reader(rq->srv);
     number_info info;
-    topup_result r = reader ? numbers_resolve(cat, reader, rq->srv->config.default_country,
-                                              number, &info)
-                            : TOPUP_E_STORAGE;
+    topup_result r =
+        reader ? numbers_resolve(cat, reader, rq->srv->config.default_country, number, &info)
+               : TOPUP_E_STORAGE;
     catalog_unref(cat);
     if (r != TOPUP_OK) {
         http_answer_result(rq, r, NULL);
@@ -77,10 +66,10 @@ static void finish_send(request *rq)
         http_answer_result(rq, send->result, NULL);
         return;
     }
-    answer_json_value(rq, 202, json_pack("{s:s,s:s,s:I,s:I}", "msisdn", send->msisdn, "purpose",
-                                         send->purpose, "expires_in",
-                                         (json_int_t)OTP_VALID_S, "resend_after",
-                                         (json_int_t)OTP_RESEND_S));
+    answer_json_value(rq, 202,
+                      json_pack("{s:s,s:s,s:I,s:I}", "msisdn", send->msisdn, "purpose",
+                                send->purpose, "expires_in", (json_int_t)OTP_VALID_S,
+                                "resend_after", (json_int_t)OTP_RESEND_S));
 }
 
 /* Parses the JSON body after the content type check; NULL (answered) on error. */
@@ -133,8 +122,9 @@ static void finish_check(request *rq)
         http_answer_result(rq, check->result, NULL);
         return;
     }
-    answer_json_value(rq, 200, json_pack("{s:b,s:s,s:s}", "verified", 1, "msisdn",
-                                         check->msisdn, "purpose", check->purpose));
+    answer_json_value(rq, 200,
+                      json_pack("{s:b,s:s,s:s}", "verified", 1, "msisdn", check->msisdn, "purpose",
+                                check->purpose));
 }
 
 void http_post_otp_verify(request *rq)

@@ -17,12 +17,13 @@
 
 #include "core/clock.h"
 #include "core/problem.h"
+#include "partners/signature.h"
 
 #define CONNECTION_LIMIT     4096
 #define CONNECTION_TIMEOUT_S 30
 #define CATALOG_POLL_MS      500
 #define IDEMPOTENCY_KEEP_S   (48 * 3600) /* promised: at least 24 h */
-#define PURGE_EVERY_MS       (3600 * 1000)
+#define PURGE_EVERY_MS       (60 * 1000) /* old nonces and idempotency keys */
 
 static __thread store *thread_reader; /* this thread's read connection, see server_reader */
 
@@ -38,6 +39,7 @@ void server_config_defaults(server_config *config)
     config->batch_size_max = 1024;
     payment_settings_defaults(&config->payments);
     sms_settings_defaults(&config->sms);
+    partners_settings_defaults(&config->partners);
 }
 
 store *server_reader(server *srv)
@@ -218,6 +220,23 @@ void server_run_detached(request *rq, request_work_fn work)
     MHD_resume_connection(rq->connection);
 }
 
+void http_peer_address(request *rq, char *ip, size_t ip_size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(rq->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *address = info ? info->client_addr : NULL;
+    snprintf(ip, ip_size, "unknown");
+    if (address && address->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)address)->sin_addr, ip,
+                  (socklen_t)ip_size);
+    else if (address && address->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)address)->sin6_addr, ip,
+                  (socklen_t)ip_size);
+    /* An IPv4 peer of an IPv6 socket is written as itself, as allow-lists spell it. */
+    if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.'))
+        memmove(ip, ip + 7, strlen(ip + 7) + 1);
+}
+
 /* ---- routing ---- */
 
 /* Matches path against a pattern whose "{}" stands for one non-empty segment, copied to param. */
@@ -297,6 +316,8 @@ static bool authorize(request *rq, scope required)
 {
     if (required == SCOPE_NONE)
         return true;
+    if (required == SCOPE_PARTNER)
+        return partner_authorize(rq);
     const char *header =
         MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Authorization");
     if (!header || strncmp(header, "Bearer ", 7) != 0 || header[7] == '\0') {
@@ -383,25 +404,32 @@ static enum MHD_Result send_answer(request *rq)
     return queued;
 }
 
-static request *request_new(server *srv, struct MHD_Connection *connection, const char *method,
-                            const char *url)
+/* libmicrohttpd calls this with the request target exactly as sent, before it decodes it: the
+ * request is made here so that the raw target (what a partner signs) is kept. */
+static void *request_new(void *cls, const char *uri, struct MHD_Connection *connection)
 {
     request *rq = calloc(1, sizeof *rq);
     if (!rq)
         return NULL;
-    rq->srv = srv;
+    rq->srv = cls;
     rq->connection = connection;
-    rq->method = method;
-    rq->url = url;
+    rq->raw_uri = strdup(uri ? uri : "");
     rq->route_index = -1;
     rq->started_us = clock_monotonic_us();
     rq->content_type = "application/json";
-    const char *length =
-        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return rq;
+}
+
+static void request_start(request *rq, const char *method, const char *url)
+{
+    rq->started = true;
+    rq->method = method;
+    rq->url = url;
+    const char *length = MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
     /* Refuse early on the declared size so a large body is never buffered. */
     if (length && strtoull(length, NULL, 10) > BODY_SIZE_MAX)
         rq->body_too_large = true;
-    return rq;
 }
 
 static void receive(request *rq, const char *data, size_t size)
@@ -426,11 +454,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
                                   size_t *upload_data_size, void **context)
 {
     (void)version;
+    (void)cls;
+    (void)connection;
     request *rq = *context;
-    if (!rq) {
-        rq = request_new(cls, connection, method, url);
-        *context = rq;
-        return rq ? MHD_YES : MHD_NO;
+    if (!rq || !rq->raw_uri)
+        return MHD_NO; /* out of memory when it arrived */
+    if (!rq->started) {
+        request_start(rq, method, url);
+        return MHD_YES;
     }
     if (!rq->dispatched && *upload_data_size) {
         receive(rq, upload_data, *upload_data_size);
@@ -459,6 +490,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
         return;
     int64_t latency_us = clock_monotonic_us() - rq->started_us;
     metrics_observe(&srv->metrics, rq->route_index, rq->status ? rq->status : 500, latency_us);
+    free(rq->raw_uri);
     free(rq->body);
     free(rq->answer);
     free(rq->work);
@@ -489,7 +521,10 @@ static void purge_idempotency(store *st)
 {
     if (store_begin(st) != TOPUP_OK)
         return;
-    if (store_idempotency_purge(st, clock_now_seconds() - IDEMPOTENCY_KEEP_S, NULL) != TOPUP_OK ||
+    int64_t now = clock_now_seconds();
+    /* A nonce older than twice the clock tolerance comes with a stale timestamp anyway. */
+    if (store_idempotency_purge(st, now - IDEMPOTENCY_KEEP_S, NULL) != TOPUP_OK ||
+        store_partner_nonces_purge(st, now - 2 * PARTNER_TIMESTAMP_TOLERANCE_S, NULL) != TOPUP_OK ||
         store_commit(st) != TOPUP_OK)
         store_rollback(st);
 }
@@ -562,12 +597,12 @@ static topup_result start_http(server *srv)
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (address.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    srv->daemon = MHD_start_daemon(flags, srv->config.port, NULL, NULL, on_request, srv,
-                                   MHD_OPTION_SOCK_ADDR, &address, MHD_OPTION_THREAD_POOL_SIZE,
-                                   srv->config.thread_count, MHD_OPTION_CONNECTION_LIMIT,
-                                   CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-                                   CONNECTION_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+    srv->daemon = MHD_start_daemon(
+        flags, srv->config.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &address,
+        MHD_OPTION_THREAD_POOL_SIZE, srv->config.thread_count, MHD_OPTION_CONNECTION_LIMIT,
+        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_URI_LOG_CALLBACK, request_new, srv, MHD_OPTION_END);
     if (!srv->daemon)
         return TOPUP_E_IO;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -582,14 +617,25 @@ static topup_result start_http(server *srv)
 static topup_result start_payments(server *srv)
 {
     char detail[GATEWAY_DETAIL_SIZE] = "";
-    topup_result r = payment_gateways_open(&srv->config.payments, &srv->gateways, detail,
-                                           sizeof detail);
+    topup_result r =
+        payment_gateways_open(&srv->config.payments, &srv->gateways, detail, sizeof detail);
     if (r != TOPUP_OK) {
         fprintf(stderr, "topupd: %s\n", detail);
         return r;
     }
     srv->gateways_open = true;
     return settler_start(srv->config.db_path, srv->writer, &srv->gateways, &srv->settler);
+}
+
+/* The circuit breakers and the forwarder of orders for http operators. */
+static topup_result start_partners(server *srv)
+{
+    const partners_settings *settings = &srv->config.partners;
+    srv->breakers = breaker_board_new(settings->breaker_failures, settings->breaker_cooldown_s);
+    if (!srv->breakers)
+        return TOPUP_E_NOMEM;
+    return forwarder_start(srv->config.db_path, srv->writer, settings, srv->breakers,
+                           &srv->forwarder);
 }
 
 /* Starts the SMS dispatcher when a transport is configured. */
@@ -625,6 +671,8 @@ topup_result server_start(const server_config *config, server **out)
         r = start_payments(srv);
     if (r == TOPUP_OK)
         r = start_sms(srv);
+    if (r == TOPUP_OK)
+        r = start_partners(srv);
     if (r == TOPUP_OK) {
         if (pthread_create(&srv->watcher, NULL, watcher_main, srv) != 0)
             r = TOPUP_E_NOMEM;
@@ -658,6 +706,8 @@ void server_stop(server *srv)
     srv->settler = NULL;
     dispatcher_stop(srv->dispatcher);
     srv->dispatcher = NULL;
+    forwarder_stop(srv->forwarder);
+    srv->forwarder = NULL;
     if (srv->writer)
         writer_drain(srv->writer);
     /* Keep-alive connections are still served until here: they may still submit (and get 503)
@@ -676,6 +726,7 @@ void server_stop(server *srv)
         store_close(srv->readers[i]);
     if (srv->gateways_open)
         payment_gateways_close(&srv->gateways);
+    breaker_board_free(srv->breakers);
     catalog_unref(srv->current_catalog);
     pthread_mutex_destroy(&srv->catalog_lock);
     pthread_mutex_destroy(&srv->watch_lock);

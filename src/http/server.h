@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/result.h"
+#include "partners/settings.h"
 #include "payments/settings.h"
 #include "sms/transport.h"
 
@@ -21,6 +22,7 @@ typedef struct server_config {
     size_t batch_size_max;              /* largest group commit */
     payment_settings payments;          /* providers and timing of paid orders */
     sms_settings sms;                   /* SMS to subscribers; off when sms.transport is "" */
+    partners_settings partners;         /* callbacks, connector status queries, circuit breaker */
 } server_config;
 
 typedef struct server server;

@@ -137,6 +137,8 @@ static void record_outcome(http_client_response *response, CURL *curl, CURLcode 
         return;
     }
     response->outcome = code == CURLE_OPERATION_TIMEDOUT ? HTTP_CLIENT_TIMEOUT : HTTP_CLIENT_FAILED;
+    /* Without a connection not a byte of the request left: the peer cannot have acted on it. */
+    response->never_sent = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST;
     if (in->too_large)
         snprintf(response->error, sizeof response->error, "the answer is larger than %d bytes",
                  HTTP_CLIENT_BODY_SIZE_MAX);

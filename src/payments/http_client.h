@@ -22,23 +22,23 @@ typedef enum http_client_outcome {
 
 typedef struct http_client_response {
     http_client_outcome outcome;
-    long status;                                  /* when ANSWERED */
+    long status;                                    /* when ANSWERED */
     notify_header headers[HTTP_CLIENT_HEADERS_MAX]; /* name/value strings owned by the response */
     size_t header_count;
     char *header_storage[HTTP_CLIENT_HEADERS_MAX]; /* the allocations headers[] point into */
     char *body; /* NUL-terminated; never NULL after http_client_request */
     size_t body_size;
     char error[256]; /* what went wrong, when not ANSWERED */
+    bool never_sent; /* not ANSWERED because no connection was made: the peer got nothing */
 } http_client_response;
 
 /* Sends method (GET or POST) to url with the given request headers ("Name: value" strings) and
  * body (may be NULL for GET), waiting at most timeout_ms for the whole exchange. Always fills
  * response (free it with http_client_response_free). Returns TOPUP_E_NOMEM only when it could
  * not even try. */
-topup_result http_client_request(const char *method, const char *url,
-                                 const char *const *headers, size_t header_count,
-                                 const char *body, size_t body_size, long timeout_ms,
-                                 http_client_response *response /* OUT */);
+topup_result http_client_request(const char *method, const char *url, const char *const *headers,
+                                 size_t header_count, const char *body, size_t body_size,
+                                 long timeout_ms, http_client_response *response /* OUT */);
 
 void http_client_response_free(http_client_response *response);
 

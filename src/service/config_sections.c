@@ -5,14 +5,16 @@
 
 #include "core/config_file.h"
 
-int config_sections_apply(payment_settings *payments, sms_settings *sms, const char *key,
-                          const char *value, char *error, size_t error_size)
+int config_sections_apply(const config_sections *target, const char *key, const char *value,
+                          char *error, size_t error_size)
 {
     if (!strchr(key, '.'))
         return 0;
-    int applied = sms_settings_apply(sms, key, value, error, error_size);
+    int applied = sms_settings_apply(target->sms, key, value, error, error_size);
     if (applied == 0)
-        applied = payment_settings_apply(payments, key, value, error, error_size);
+        applied = partners_settings_apply(target->partners, key, value, error, error_size);
+    if (applied == 0)
+        applied = payment_settings_apply(target->payments, key, value, error, error_size);
     if (applied == 0) {
         snprintf(error, error_size, "%s is not a known setting", key);
         return -1;
@@ -20,24 +22,17 @@ int config_sections_apply(payment_settings *payments, sms_settings *sms, const c
     return applied;
 }
 
-typedef struct sections {
-    payment_settings *payments;
-    sms_settings *sms;
-} sections;
-
 static int apply_line(void *context, const char *key, const char *value, char *error,
                       size_t error_size)
 {
-    sections *target = context;
-    return config_sections_apply(target->payments, target->sms, key, value, error, error_size) < 0
-               ? -1
-               : 0;
+    return config_sections_apply(context, key, value, error, error_size) < 0 ? -1 : 0;
 }
 
-int config_sections_read(const char *path, payment_settings *payments, sms_settings *sms)
+int config_sections_read(const char *path, const config_sections *target)
 {
-    payment_settings_defaults(payments);
-    sms_settings_defaults(sms);
-    sections target = {payments, sms};
-    return config_file_read(path, apply_line, &target);
+    payment_settings_defaults(target->payments);
+    sms_settings_defaults(target->sms);
+    partners_settings_defaults(target->partners);
+    config_sections sections = *target; /* config_file_read hands its context on as non-const */
+    return config_file_read(path, apply_line, &sections);
 }

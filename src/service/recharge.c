@@ -90,19 +90,29 @@ topup_result recharge_subscriber(store *st, const recharge_request *request, int
     return store_subscriber_insert(st, sub);
 }
 
-static topup_result move(store *st, int64_t debit_id, int64_t credit_id, int64_t amount_minor,
-                         const order_row *order, const char *kind, int64_t *credit_after)
+/* A transfer of the order, dated `at`. */
+static topup_result move_at(store *st, int64_t debit_id, int64_t credit_id, int64_t amount_minor,
+                            const order_row *order, const char *kind, int64_t at,
+                            int64_t *credit_after)
 {
     transfer_row transfer = {
         .debit_account_id = debit_id,
         .credit_account_id = credit_id,
         .amount_minor = amount_minor,
         .order_id = order->id,
-        .created_at = order->created_at,
+        .created_at = at,
     };
     snprintf(transfer.currency, sizeof transfer.currency, "%s", order->currency);
     snprintf(transfer.kind, sizeof transfer.kind, "%s", kind);
     return store_transfer(st, &transfer, NULL, credit_after);
+}
+
+/* A transfer of the order's payment, dated when the order was created. */
+static topup_result move(store *st, int64_t debit_id, int64_t credit_id, int64_t amount_minor,
+                         const order_row *order, const char *kind, int64_t *credit_after)
+{
+    return move_at(st, debit_id, credit_id, amount_minor, order, kind, order->created_at,
+                   credit_after);
 }
 
 static topup_result house_account(store *st, const char *code, const char *currency, int64_t *id)
@@ -116,8 +126,8 @@ static topup_result house_account(store *st, const char *code, const char *curre
 /* The transfers of a paid recharge. The subscriber always receives the face value and the funding
  * account always pays the price; a discount is the promotion budget's expense and a surcharge is
  * fee income, so every recharge balances on its own. */
-static topup_result credit(store *st, const order_row *order, int64_t subscriber_account_id,
-                           int64_t *balance_after)
+topup_result recharge_move_money(store *st, const order_row *order, int64_t subscriber_account_id,
+                                 int64_t *balance_after)
 {
     int64_t face = order->face_minor, price = order->price_minor;
     int64_t funded = price < face ? price : face;
@@ -134,6 +144,28 @@ static topup_result credit(store *st, const order_row *order, int64_t subscriber
     }
     r = house_account(st, "fee_income", order->currency, &house_id);
     return r ? r : move(st, order->funding_account_id, house_id, price - face, order, "fee", NULL);
+}
+
+/* Dated when the order last changed (its failure), so a statement shows it on that day. */
+topup_result recharge_return_money(store *st, const order_row *order, int64_t credited_account_id)
+{
+    int64_t face = order->face_minor, price = order->price_minor, at = order->updated_at;
+    int64_t funded = price < face ? price : face;
+    topup_result r = move_at(st, credited_account_id, order->funding_account_id, funded, order,
+                             "refund", at, NULL);
+    if (r != TOPUP_OK || price == face)
+        return r;
+    int64_t house_id;
+    if (price < face) {
+        r = house_account(st, "promotion_expense", order->currency, &house_id);
+        return r ? r
+                 : move_at(st, credited_account_id, house_id, face - price, order, "refund", at,
+                           NULL);
+    }
+    r = house_account(st, "fee_income", order->currency, &house_id);
+    return r ? r
+             : move_at(st, house_id, order->funding_account_id, price - face, order, "refund", at,
+                       NULL);
 }
 
 /* New validity: the days are added to what is left, or to today when it had run out. */
@@ -170,7 +202,7 @@ topup_result recharge_fulfil(store *st, const recharge_request *request, const s
     topup_result r = store_order_transition(st, order, ORDER_SUBMITTED, "hosted operator", now);
     if (r != TOPUP_OK)
         return r;
-    if ((r = credit(st, order, sub->account_id, &order->balance_after_minor)))
+    if ((r = recharge_move_money(st, order, sub->account_id, &order->balance_after_minor)))
         return r;
     if ((r = extend_validity(sub->valid_until, now, request->validity_days, &order->valid_until)))
         return r;

@@ -74,6 +74,17 @@ void recharge_order_prepare(const recharge_request *request, int64_t funding_acc
 topup_result recharge_fulfil(store *st, const recharge_request *request, const subscriber_row *sub,
                              order_row *order /* IN, OUT */, int64_t now);
 
+/* The transfers of a paid order: the price out of its funding account, the face value into
+ * credited_account_id (a subscriber's account, or the settlement account of an operator reached
+ * through a connector), the difference to promotion expense or fee income. balance_after (may be
+ * NULL) is the credited account's balance after. In the caller's transaction. */
+topup_result recharge_move_money(store *st, const order_row *order, int64_t credited_account_id,
+                                 int64_t *balance_after /* OUT */);
+
+/* The exact reverse of recharge_move_money, as new transfers of kind "refund": what a failed
+ * order gives back. */
+topup_result recharge_return_money(store *st, const order_row *order, int64_t credited_account_id);
+
 /* Fills response with the problem answer for result. */
 void recharge_answer_error(recharge_response *response, topup_result result);
 

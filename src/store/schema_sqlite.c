@@ -294,6 +294,91 @@ static const char *const migrations[] = {
     "  basis_points INTEGER NOT NULL CHECK (basis_points > 0 AND basis_points <= 20000),"
     "  PRIMARY KEY (merchant_id, target)"
     ") WITHOUT ROWID;",
+
+    /* 6: partner orders, their callbacks, and operators reached through an HTTP connector.
+     * SQLite cannot change a CHECK in place, so operators is rebuilt to admit 'http' (the
+     * documented table rebuild; store_migrate turns foreign keys off around it and checks them
+     * before committing). */
+    "CREATE TABLE operators_next ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  country TEXT NOT NULL REFERENCES number_plans(country),"
+    "  currency TEXT NOT NULL,"
+    "  connector TEXT NOT NULL CHECK (connector IN ('hosted', 'http')),"
+    "  created_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO operators_next SELECT id, name, country, currency, connector, created_at"
+    "  FROM operators;"
+    "DROP TABLE operators;"
+    "ALTER TABLE operators_next RENAME TO operators;"
+    /* Where an http operator's recharge API is and the key both sides sign with. */
+    "CREATE TABLE operator_endpoints ("
+    "  operator_id TEXT PRIMARY KEY REFERENCES operators(id),"
+    "  url TEXT NOT NULL,"
+    "  secret TEXT NOT NULL,"
+    "  timeout_ms INTEGER NOT NULL CHECK (timeout_ms BETWEEN 100 AND 60000)"
+    ") WITHOUT ROWID;"
+    /* Every nonce a merchant signed with in the last ten minutes (twice the clock tolerance):
+     * a second use is a replay. Older ones are purged; their timestamps are stale anyway. */
+    "CREATE TABLE partner_nonces ("
+    "  merchant_id TEXT NOT NULL,"
+    "  nonce TEXT NOT NULL,"
+    "  seen_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (merchant_id, nonce)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX partner_nonces_seen ON partner_nonces(seen_at);"
+    /* A partner's order: merchant_order_id is its idempotency key, kept for good (not purged
+     * like API idempotency keys), so a retry a month later still finds its order. */
+    "CREATE TABLE partner_orders ("
+    "  order_id INTEGER PRIMARY KEY REFERENCES orders(id),"
+    "  merchant_id TEXT NOT NULL REFERENCES merchants(id),"
+    "  merchant_order_id TEXT NOT NULL,"
+    "  request_hash BLOB NOT NULL,"
+    "  callback_url TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (merchant_id, merchant_order_id)"
+    ");"
+    /* A recharge forwarded to an http operator. status: queued (to send), pending (the operator
+     * took it and has not finished), unknown (sent, no answer: settled only by a query), done. */
+    "CREATE TABLE connector_jobs ("
+    "  order_id INTEGER PRIMARY KEY REFERENCES orders(id),"
+    "  operator_id TEXT NOT NULL REFERENCES operators(id),"
+    "  status TEXT NOT NULL CHECK (status IN ('queued', 'pending', 'unknown', 'done')),"
+    "  operator_order_id TEXT NOT NULL DEFAULT '',"
+    "  attempt_count INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX connector_jobs_due ON connector_jobs(next_attempt_at)"
+    "  WHERE next_attempt_at IS NOT NULL;"
+    /* The callback outbox: the body is fixed when the order reaches its final state, so every
+     * attempt sends exactly what was recorded; each attempt is kept. */
+    "CREATE TABLE partner_callbacks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  order_id INTEGER NOT NULL REFERENCES orders(id),"
+    "  merchant_id TEXT NOT NULL REFERENCES merchants(id),"
+    "  url TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('queued', 'delivered', 'dead')),"
+    "  attempt_count INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX partner_callbacks_due ON partner_callbacks(next_attempt_at)"
+    "  WHERE next_attempt_at IS NOT NULL;"
+    "CREATE INDEX partner_callbacks_order ON partner_callbacks(order_id);"
+    "CREATE TABLE callback_attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  callback_id INTEGER NOT NULL REFERENCES partner_callbacks(id),"
+    "  attempted_at INTEGER NOT NULL,"
+    "  http_status INTEGER,"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  duration_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX callback_attempts_callback ON callback_attempts(callback_id, id);",
 };
 
 const char *const *schema_sqlite_migrations(size_t *count)

@@ -374,8 +374,8 @@ typedef topup_result (*store_payment_fn)(void *context, const payment_row *payme
 typedef topup_result (*store_refund_fn)(void *context, const refund_row *refund,
                                         const payment_row *payment);
 /* Payments of provider paid in [from, to) (unix seconds), in paid_at order. */
-topup_result store_payments_paid_between(store *st, const char *provider, int64_t from,
-                                         int64_t to, store_payment_fn each, void *context);
+topup_result store_payments_paid_between(store *st, const char *provider, int64_t from, int64_t to,
+                                         store_payment_fn each, void *context);
 /* Refunds of provider's payments that succeeded in [from, to) (their updated_at). */
 topup_result store_refunds_succeeded_between(store *st, const char *provider, int64_t from,
                                              int64_t to, store_refund_fn each, void *context);
@@ -424,9 +424,9 @@ typedef struct outbox_row {
     int64_t id;
     char event[SMS_EVENT_SIZE]; /* recharge_succeeded, recharge_refunded, payment_received, ... */
     char msisdn[E164_SIZE];
-    char lang[SMS_LANG_SIZE];    /* zh-CN, en */
-    char facts[SMS_FACTS_SIZE];  /* JSON object of the template's placeholders */
-    int64_t order_id;            /* 0 when about no order */
+    char lang[SMS_LANG_SIZE];   /* zh-CN, en */
+    char facts[SMS_FACTS_SIZE]; /* JSON object of the template's placeholders */
+    int64_t order_id;           /* 0 when about no order */
     char status[SMS_STATUS_SIZE];
     int attempt_count;
     int64_t next_attempt_at; /* 0 when nothing is due */
@@ -512,7 +512,7 @@ typedef struct merchant_row {
     char secret[MERCHANT_SECRET_SIZE];
     char currency[CURRENCY_CODE_SIZE];
     int64_t float_account_id;
-    char status[12];                    /* active, suspended */
+    char status[12];                     /* active, suspended */
     char allowed_ips[MERCHANT_IPS_SIZE]; /* comma-separated addresses; "" = any */
     int64_t created_at;
     int64_t float_minor;        /* filled by reads: the float account's balance */
@@ -532,5 +532,147 @@ topup_result store_merchant_price_set(store *st, const char *id, const char *tar
 /* The price for target; TOPUP_E_NOT_FOUND when none is set. */
 topup_result store_merchant_price_get(store *st, const char *id, const char *target,
                                       int64_t *basis_points /* OUT */);
+
+/* ---- partner orders ---- */
+
+#define MERCHANT_ORDER_ID_SIZE 65 /* 1-64 printable ASCII characters */
+#define CALLBACK_URL_SIZE      512
+
+/* Records a merchant's nonce; TOPUP_E_ALREADY_EXISTS when it was used before (a replay). */
+topup_result store_partner_nonce_use(store *st, const char *merchant_id, const char *nonce,
+                                     int64_t at);
+/* Forgets nonces seen before `before`; *deleted_count may be NULL. */
+topup_result store_partner_nonces_purge(store *st, int64_t before,
+                                        int64_t *deleted_count /* OUT */);
+
+typedef struct partner_order_row {
+    int64_t order_id;
+    char merchant_id[MERCHANT_ID_SIZE];
+    char merchant_order_id[MERCHANT_ORDER_ID_SIZE];
+    uint8_t request_hash[REQUEST_HASH_SIZE];
+    char callback_url[CALLBACK_URL_SIZE];
+} partner_order_row;
+
+/* TOPUP_E_ALREADY_EXISTS when the merchant already used merchant_order_id. */
+topup_result store_partner_order_insert(store *st, const partner_order_row *row);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_partner_order_find(store *st, const char *merchant_id,
+                                      const char *merchant_order_id,
+                                      partner_order_row *row /* OUT */);
+topup_result store_partner_order_by_order(store *st, int64_t order_id,
+                                          partner_order_row *row /* OUT */);
+
+/* One line of a merchant's statement: a movement of its float, with the order it belongs to
+ * (order_id 0 for a deposit). */
+typedef struct float_movement_row {
+    int64_t transfer_id;
+    int64_t created_at;
+    char kind[24];
+    int64_t amount_minor; /* signed: + into the float, - out of it */
+    int64_t order_id;
+    char merchant_order_id[MERCHANT_ORDER_ID_SIZE];
+    char msisdn[E164_SIZE];
+    int64_t face_minor;
+    int64_t price_minor;
+    order_status status;
+} float_movement_row;
+
+typedef topup_result (*store_float_movement_fn)(void *context, const float_movement_row *row);
+
+/* The float's balance just before `from`, then its movements in [from, to) in order. */
+topup_result store_float_movements(store *st, int64_t account_id, int64_t from, int64_t to,
+                                   int64_t *opening_minor /* OUT */, store_float_movement_fn each,
+                                   void *context);
+
+/* ---- operator connectors ---- */
+
+#define OPERATOR_URL_SIZE    512
+#define OPERATOR_SECRET_SIZE 129
+
+typedef struct operator_endpoint_row {
+    char operator_id[CATALOG_ID_SIZE];
+    char url[OPERATOR_URL_SIZE]; /* the base URL of the operator's recharge API */
+    char secret[OPERATOR_SECRET_SIZE];
+    int timeout_ms;
+} operator_endpoint_row;
+
+/* Inserts or replaces the endpoint of an http operator. */
+topup_result store_operator_endpoint_set(store *st, const operator_endpoint_row *endpoint);
+/* TOPUP_E_NOT_FOUND when the operator has none. */
+topup_result store_operator_endpoint_get(store *st, const char *operator_id,
+                                         operator_endpoint_row *endpoint /* OUT */);
+
+#define CONNECTOR_STATUS_SIZE 10
+
+/* A recharge forwarded to an http operator; see migration 6 for the statuses. */
+typedef struct connector_job_row {
+    int64_t order_id;
+    char operator_id[CATALOG_ID_SIZE];
+    char status[CONNECTOR_STATUS_SIZE];
+    char operator_order_id[PAYMENT_TEXT_SIZE];
+    int attempt_count;
+    int64_t next_attempt_at; /* 0 when nothing is due */
+    char last_error[REASON_SIZE];
+    int64_t created_at;
+    int64_t updated_at;
+} connector_job_row;
+
+topup_result store_connector_job_insert(store *st, const connector_job_row *job);
+/* Writes status, operator_order_id, attempt_count, next_attempt_at, last_error, updated_at. */
+topup_result store_connector_job_update(store *st, const connector_job_row *job);
+topup_result store_connector_job_get(store *st, int64_t order_id, connector_job_row *job /* OUT */);
+/* Jobs due at now, oldest first. */
+topup_result store_connector_jobs_due(store *st, int64_t now, connector_job_row *jobs /* OUT */,
+                                      size_t count_max, size_t *count /* OUT */);
+
+/* ---- partner callbacks ---- */
+
+#define CALLBACK_STATUS_SIZE 10
+#define CALLBACK_BODY_SIZE   1024
+
+/* One callback to a merchant. status: queued (due at next_attempt_at), delivered (a 2xx
+ * answered it: never sent again), dead (no 2xx before the give-up time). */
+typedef struct callback_row {
+    int64_t id;
+    int64_t order_id;
+    char merchant_id[MERCHANT_ID_SIZE];
+    char url[CALLBACK_URL_SIZE];
+    char body[CALLBACK_BODY_SIZE]; /* the JSON sent on every attempt, as recorded */
+    char status[CALLBACK_STATUS_SIZE];
+    int attempt_count;
+    int64_t next_attempt_at; /* 0 when nothing is due */
+    char last_error[REASON_SIZE];
+    int64_t created_at;
+    int64_t updated_at;
+} callback_row;
+
+/* One attempt to deliver a callback. http_status is 0 when no answer came (error says why). */
+typedef struct callback_attempt_row {
+    int64_t id;
+    int64_t callback_id;
+    int64_t attempted_at;
+    int http_status;
+    char error[REASON_SIZE];
+    int64_t duration_ms;
+} callback_attempt_row;
+
+/* Queues a callback (status queued, due at its next_attempt_at, normally now); in the
+ * transaction of the state change it reports. */
+topup_result store_callback_insert(store *st, callback_row *callback /* IN, OUT: id */);
+/* Writes status, attempt_count, next_attempt_at, last_error and updated_at. */
+topup_result store_callback_update(store *st, const callback_row *callback);
+topup_result store_callback_get(store *st, int64_t id, callback_row *callback /* OUT */);
+/* Queued callbacks due at now, oldest first. */
+topup_result store_callbacks_due(store *st, int64_t now, callback_row *callbacks /* OUT */,
+                                 size_t count_max, size_t *count /* OUT */);
+/* Newest first, id < before_id (0 = newest); of one merchant and/or status when non-NULL. */
+topup_result store_callbacks_list(store *st, const char *merchant_id, const char *status,
+                                  int64_t before_id, callback_row *callbacks /* OUT */,
+                                  size_t count_max, size_t *count /* OUT */);
+topup_result store_callback_attempt_insert(store *st, callback_attempt_row *attempt /* IN, OUT */);
+/* A callback's attempts in order; fills at most count_max. */
+topup_result store_callback_attempts(store *st, int64_t callback_id,
+                                     callback_attempt_row *attempts /* OUT */, size_t count_max,
+                                     size_t *count /* OUT */);
 
 #endif

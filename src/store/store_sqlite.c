@@ -74,6 +74,7 @@ typedef enum statement_id {
     S_VERIFY_ORDERS,
     S_VERIFY_ORPHANS,
     S_VERIFY_REFUNDS_OWED,
+    S_VERIFY_REFUNDED_PARTNER_ORDERS,
     S_TRANSFER_COUNT,
     S_SUBSCRIBER_GET,
     S_SUBSCRIBER_INSERT,
@@ -211,12 +212,21 @@ static const char *const statement_sql[S_COUNT] = {
         "WITH moved AS ("
         "  SELECT o.id, o.msisdn, o.face_minor, o.price_minor,"
         "   coalesce(f.code, printf('#%d', o.funding_account_id)) AS funding_code,"
-        "   topup_exact_sum(CASE WHEN t.credit_account_id = s.account_id THEN t.amount_minor"
-        "    WHEN t.debit_account_id = s.account_id THEN -t.amount_minor END) AS credited,"
+        "   topup_exact_sum(CASE WHEN t.credit_account_id = x.credited_id THEN t.amount_minor"
+        "    WHEN t.debit_account_id = x.credited_id THEN -t.amount_minor END) AS credited,"
         "   topup_exact_sum(CASE WHEN t.debit_account_id = o.funding_account_id THEN t.amount_minor"
         "    WHEN t.credit_account_id = o.funding_account_id THEN -t.amount_minor END) AS debited"
         "  FROM orders o"
-        "  LEFT JOIN subscribers s ON s.msisdn = o.msisdn"
+        /* The face value goes to the subscriber, or for an operator behind a connector to
+         * what topup owes that operator. */
+        "  JOIN (SELECT o2.id AS order_id, CASE WHEN op.connector = 'http' THEN oa.id"
+        "    ELSE s.account_id END AS credited_id"
+        "   FROM orders o2"
+        "   LEFT JOIN operators op ON op.id = o2.operator_id"
+        "   LEFT JOIN subscribers s ON s.msisdn = o2.msisdn"
+        "   LEFT JOIN accounts oa ON oa.code = 'operator:' || o2.operator_id"
+        "    AND oa.currency = o2.currency"
+        "   WHERE o2.status = 'succeeded') x ON x.order_id = o.id"
         "  LEFT JOIN accounts f ON f.id = o.funding_account_id"
         "  LEFT JOIN transfers t ON t.order_id = o.id"
         "  WHERE o.status = 'succeeded' GROUP BY o.id)"
@@ -239,6 +249,19 @@ static const char *const statement_sql[S_COUNT] = {
         " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = t.order_id) ORDER BY t.id",
     /* Money taken for an order that could not be credited waits in refunds_payable:PROVIDER
      * until its refund succeeds, so each such account holds exactly the refunds still owed. */
+    /* A partner order the operator refused gave everything back: each account its transfers
+     * touched is where it was before. */
+    [S_VERIFY_REFUNDED_PARTNER_ORDERS] =
+        "SELECT printf('Partner order %d was refunded but its transfers leave %s on account %s.',"
+        "  order_id, net_minor, code)"
+        " FROM (SELECT t.order_id, a.id AS account_id, a.code,"
+        "  topup_exact_sum(CASE WHEN t.credit_account_id = a.id THEN t.amount_minor"
+        "   ELSE -t.amount_minor END) AS net_minor"
+        "  FROM orders o JOIN transfers t ON t.order_id = o.id"
+        "  JOIN accounts a ON a.id = t.credit_account_id OR a.id = t.debit_account_id"
+        "  WHERE o.status = 'refunded' AND o.channel = 'partner'"
+        "  GROUP BY t.order_id, a.id)"
+        " WHERE net_minor IS NOT 0 ORDER BY order_id, account_id",
     [S_VERIFY_REFUNDS_OWED] =
         "WITH owed AS ("
         "  SELECT 'refunds_payable:' || p.provider AS code, r.currency,"
@@ -301,7 +324,6 @@ static const char *const statement_sql[S_COUNT] = {
     [S_IDEMPOTENCY_PUT] = SQL_IDEMPOTENCY_PUT,
     [S_IDEMPOTENCY_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
 };
-
 
 /* ---- errors ---- */
 
@@ -710,6 +732,23 @@ void store_close(store *st)
     free(st);
 }
 
+/* Foreign keys are off while migrations run (a table rebuild drops a table others point at),
+ * so each migration proves before it commits that every reference still resolves. */
+static int foreign_keys_hold(store *st)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(st->errmsg, sizeof st->errmsg, "a migration left a dangling foreign key");
+        return SQLITE_CONSTRAINT;
+    }
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Applies migration index (0-based) and records version index + 1 in the same transaction, so a
  * crash leaves the database at one version or the next, never between. */
 static topup_result migrate_one(store *st, const char *sql, int version)
@@ -724,6 +763,8 @@ static topup_result migrate_one(store *st, const char *sql, int version)
         char pragma[48];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version);
         int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = foreign_keys_hold(st);
         if (rc == SQLITE_OK)
             rc = sqlite3_exec(st->db, pragma, NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
@@ -755,11 +796,13 @@ topup_result store_migrate(store *st, int *from_version, int *to_version)
         return refuse(st, TOPUP_E_SCHEMA,
                       "the database is at schema version %d; this program knows %zu", version,
                       migration_count);
-    for (int i = version; i < (int)migration_count; i++) {
+    /* The pragma is a no-op inside a transaction, so it is set around them all. */
+    sqlite3_exec(st->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+    for (int i = version; i < (int)migration_count && result == TOPUP_OK; i++)
         result = migrate_one(st, migrations[i], i + 1);
-        if (result != TOPUP_OK)
-            return result;
-    }
+    sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    if (result != TOPUP_OK)
+        return result;
     if (to_version)
         *to_version = (int)migration_count;
     STATEMENT_OR_RETURN(s, st, S_META_INIT);
@@ -1315,12 +1358,13 @@ topup_result store_verify(store *st, store_verify_problem_fn problem, void *cont
                           int64_t *problem_count, int64_t *transfer_count, int64_t *account_count)
 {
     static const statement_id checks[] = {
-        S_VERIFY_BALANCES,          /* (1) every balance is its transfers' net */
-        S_VERIFY_CURRENCIES,        /* (2) every currency's balances sum to zero */
-        S_VERIFY_TRANSFER_ACCOUNTS, /* (3) a transfer's currency is both accounts' */
-        S_VERIFY_ORDERS,            /* (4) a succeeded order moved its face value and price */
-        S_VERIFY_ORPHANS,           /* (5) a transfer's order exists */
-        S_VERIFY_REFUNDS_OWED,      /* (6) refunds payable hold exactly what is owed */
+        S_VERIFY_BALANCES,                /* (1) every balance is its transfers' net */
+        S_VERIFY_CURRENCIES,              /* (2) every currency's balances sum to zero */
+        S_VERIFY_TRANSFER_ACCOUNTS,       /* (3) a transfer's currency is both accounts' */
+        S_VERIFY_ORDERS,                  /* (4) a succeeded order moved its face value and price */
+        S_VERIFY_ORPHANS,                 /* (5) a transfer's order exists */
+        S_VERIFY_REFUNDS_OWED,            /* (6) refunds payable hold exactly what is owed */
+        S_VERIFY_REFUNDED_PARTNER_ORDERS, /* (7) a refunded partner order left nothing moved */
     };
     int64_t problems = 0, transfers = 0, accounts = 0;
     bool opened;
