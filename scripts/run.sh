@@ -19,6 +19,14 @@ key=$(cat "$key_file")
 # A database made by an earlier version gets the newer tables.
 build/topup migrate --db "$db" >/dev/null
 
+# A demo partner (a reseller with a prepaid float) for the partner API tour.
+if [ ! -f var/demo-shop.secret ]; then
+  (umask 077 && build/topup merchant add --db "$db" --id demo-shop --name "Demo shop" \
+    --currency CNY --credit-limit 100.00 | tail -n 1 > var/demo-shop.secret)
+  build/topup merchant topup-float --db "$db" --id demo-shop --amount 1000.00 >/dev/null
+  build/topup merchant price --db "$db" --id demo-shop --operator cmcc --percent 98.50 >/dev/null
+fi
+
 # The sandbox payment provider: its webhook secret (readable by this user only) and the config
 # that turns it on. Real providers are configured the same way; see docs/payments.md.
 if [ ! -f var/sandbox-webhook-secret ]; then
@@ -66,6 +74,13 @@ cat <<TXT
     # open payment.pay_url in a browser and press Pay, or:
     curl -s -X POST -d action=pay PAY_URL
     curl -s http://$listen/v1/payment-orders/ORDER_ID -H "Authorization: Bearer $key"
+
+  Sell a recharge as the partner demo-shop (signed with var/demo-shop.secret; see README):
+    TOPUP_URL=http://$listen scripts/partner-request.sh demo-shop var/demo-shop.secret \\
+         POST /v1/partner/orders '{"merchant_order_id": "A1", "msisdn": "13800138000",
+                                   "product": "cmcc-50"}'
+    TOPUP_URL=http://$listen scripts/partner-request.sh demo-shop var/demo-shop.secret \\
+         GET /v1/partner/balance
 
   Each recharge sends the subscriber an SMS over SMPP to a local SMSC. To see them, in another
   terminal: (cd tests && npm ci) && node tests/sms/demo-smsc.mjs

@@ -21,8 +21,11 @@ const char *connector_url_path(const char *url)
         rest = url + 8;
     else
         return NULL;
-    const char *path = strpbrk(rest, "/?");
-    return path && *path == '/' ? path : "/";
+    const char *path = strpbrk(rest, "/?#");
+    if (!path)
+        return "/";
+    /* "http://host?x" would be sent as "/?x" but has no path to point at: refused. */
+    return *path == '/' ? path : NULL;
 }
 
 /* Sets the verdict and why (cut to fit). */

@@ -34,7 +34,8 @@ void connector_query(const operator_endpoint_row *endpoint, int64_t order_id, in
                      connector_answer *answer /* OUT */);
 
 /* The path (and query) of an absolute URL, the part a signature covers: "/" when it has none.
- * NULL when url is not http:// or https://. Points into url. */
+ * NULL when url is not http:// or https://, or has a query or fragment but no path. Points into
+ * url. */
 const char *connector_url_path(const char *url);
 
 #endif
