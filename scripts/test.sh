@@ -60,7 +60,7 @@ count_node() {
   local suites=(tests/integration/)
   # The payment providers' SDKs and the SMSC peer come from tests/package.json.
   install_oracles || { echo "npm ci failed in tests/"; failed=$((failed + 1)); }
-  suites+=(tests/payments/ tests/sms/)
+  suites+=(tests/payments/ tests/sms/ tests/partners/)
   TOPUP_BUILD=build-asan node --test --test-concurrency=1 "${suites[@]}" >"$out" 2>&1
   local rc=$?
   cat "$out"
@@ -84,6 +84,8 @@ if [ -f tests/cli/test_cli.sh ]; then
   count_script reconcile bash tests/cli/test_reconcile.sh build-asan
   echo "== merchant CLI tests (ASan+UBSan build)"
   count_script merchant bash tests/cli/test_merchant.sh build-asan
+  echo "== partner callback CLI tests (ASan+UBSan build)"
+  count_script callbacks bash tests/cli/test_callbacks.sh build-asan
 fi
 if [ -f fuzz/run.sh ]; then
   echo "== fuzz corpus replay (ASan+UBSan build)"

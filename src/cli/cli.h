@@ -200,6 +200,9 @@ int cli_cmd_merchant_suspend(cli_context *ctx, int argc, char **argv);
 int cli_cmd_merchant_activate(cli_context *ctx, int argc, char **argv);
 int cli_cmd_merchant_topup_float(cli_context *ctx, int argc, char **argv);
 int cli_cmd_merchant_price(cli_context *ctx, int argc, char **argv);
+int cli_cmd_callbacks_list(cli_context *ctx, int argc, char **argv);
+int cli_cmd_callbacks_show(cli_context *ctx, int argc, char **argv);
+int cli_cmd_callbacks_retry(cli_context *ctx, int argc, char **argv);
 
 /* How much cli_demo_load wrote. */
 typedef struct cli_demo_counts {

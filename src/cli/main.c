@@ -218,6 +218,17 @@ static const cli_command commands[] = {
      "Usage: topup merchant price --id ID (--operator OP | --product ID) --percent P\n"
      "  --percent P   what the merchant pays, in percent of the face value, e.g. 98.50; a\n"
      "                product's price wins over its operator's\n"},
+    {"callbacks", "list", cli_cmd_callbacks_list, "list partner callbacks, newest first",
+     "Usage: topup callbacks list [--merchant ID] [--status STATUS] [--limit N]\n"
+     "  --merchant ID     only this merchant's\n"
+     "  --status STATUS   queued, delivered or dead\n"
+     "  --limit N         at most N (1-1000, default 50)\n"},
+    {"callbacks", "show", cli_cmd_callbacks_show, "show one callback, its body and every attempt",
+     "Usage: topup callbacks show --id N\n"},
+    {"callbacks", "retry", cli_cmd_callbacks_retry, "make a dead or waiting callback due now",
+     "Usage: topup callbacks retry --id N\n"
+     "topupd sends it within seconds; one that is past partners.callback_give_up_s and fails\n"
+     "again is dead again. A delivered callback is never sent again.\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

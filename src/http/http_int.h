@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "payments/gateways.h"
 #include "partners/breaker.h"
+#include "service/callbacks.h"
 #include "service/dispatcher.h"
 #include "service/forwarder.h"
 #include "service/settler.h"
@@ -47,6 +48,7 @@ struct server {
     dispatcher *dispatcher;    /* sends the outbox's SMS; NULL when SMS is off */
     breaker_board *breakers;   /* one circuit per http operator, shared with the forwarder */
     forwarder *forwarder;      /* sends partner orders to http operators, settles unknown ones */
+    callbacks *callbacks;      /* delivers partners' callbacks */
     atomic_int detached_count; /* detached calls in flight; stop waits for them */
 
     pthread_mutex_t readers_lock; /* guards readers[] */

@@ -627,15 +627,16 @@ static topup_result start_payments(server *srv)
     return settler_start(srv->config.db_path, srv->writer, &srv->gateways, &srv->settler);
 }
 
-/* The circuit breakers and the forwarder of orders for http operators. */
+/* The circuit breakers, the forwarder of orders for http operators, and callback delivery. */
 static topup_result start_partners(server *srv)
 {
     const partners_settings *settings = &srv->config.partners;
     srv->breakers = breaker_board_new(settings->breaker_failures, settings->breaker_cooldown_s);
     if (!srv->breakers)
         return TOPUP_E_NOMEM;
-    return forwarder_start(srv->config.db_path, srv->writer, settings, srv->breakers,
-                           &srv->forwarder);
+    topup_result r = forwarder_start(srv->config.db_path, srv->writer, settings, srv->breakers,
+                                     &srv->forwarder);
+    return r ? r : callbacks_start(srv->config.db_path, srv->writer, settings, &srv->callbacks);
 }
 
 /* Starts the SMS dispatcher when a transport is configured. */
@@ -708,6 +709,8 @@ void server_stop(server *srv)
     srv->dispatcher = NULL;
     forwarder_stop(srv->forwarder);
     srv->forwarder = NULL;
+    callbacks_stop(srv->callbacks);
+    srv->callbacks = NULL;
     if (srv->writer)
         writer_drain(srv->writer);
     /* Keep-alive connections are still served until here: they may still submit (and get 503)

@@ -27,9 +27,9 @@ static void to_hex(const unsigned char *bytes, size_t size, char *hex)
     hex[2 * size] = '\0';
 }
 
-topup_result partner_signing_text(const char *method, const char *path_and_query,
-                                  int64_t timestamp, const char *nonce, const void *body,
-                                  size_t body_size, char **text)
+topup_result partner_signing_text(const char *method, const char *path_and_query, int64_t timestamp,
+                                  const char *nonce, const void *body, size_t body_size,
+                                  char **text)
 {
     *text = NULL;
     if (!partner_nonce_valid(nonce) || strpbrk(method, "\r\n") || strpbrk(path_and_query, "\r\n"))
@@ -80,13 +80,14 @@ topup_result partner_verify(const char *secret, const char *method, const char *
         timestamp > now + PARTNER_TIMESTAMP_TOLERANCE_S)
         return refuse(reason, reason_size, "X-Topup-Timestamp is more than 300 s from now");
     if (!partner_nonce_valid(nonce))
-        return refuse(reason, reason_size, "X-Topup-Nonce must be 8-64 characters of [0-9A-Za-z_-]");
+        return refuse(reason, reason_size,
+                      "X-Topup-Nonce must be 8-64 characters of [0-9A-Za-z_-]");
     if (!signature || strlen(signature) != PARTNER_SIGNATURE_HEX_SIZE - 1)
         return refuse(reason, reason_size, "X-Topup-Signature must be 64 hex characters");
     char *text = NULL;
     char expected[PARTNER_SIGNATURE_HEX_SIZE];
-    topup_result r = partner_signing_text(method, path_and_query, timestamp, nonce, body,
-                                          body_size, &text);
+    topup_result r =
+        partner_signing_text(method, path_and_query, timestamp, nonce, body, body_size, &text);
     if (r == TOPUP_OK)
         r = partner_sign(secret, text, expected);
     free(text);

@@ -15,15 +15,15 @@
 
 #include "core/result.h"
 
-#define PARTNER_SIGNATURE_HEX_SIZE   65 /* 64 hex characters and the NUL */
-#define PARTNER_NONCE_SIZE_MAX       64
+#define PARTNER_SIGNATURE_HEX_SIZE    65 /* 64 hex characters and the NUL */
+#define PARTNER_NONCE_SIZE_MAX        64
 #define PARTNER_TIMESTAMP_TOLERANCE_S 300
 
 /* The text the signature covers; *text is malloc'd. TOPUP_E_INVALID_ARGUMENT for a malformed
  * nonce or a method/path with a newline. */
-topup_result partner_signing_text(const char *method, const char *path_and_query,
-                                  int64_t timestamp, const char *nonce, const void *body,
-                                  size_t body_size, char **text /* OUT */);
+topup_result partner_signing_text(const char *method, const char *path_and_query, int64_t timestamp,
+                                  const char *nonce, const void *body, size_t body_size,
+                                  char **text /* OUT */);
 
 /* The hex HMAC-SHA256 of text with secret. */
 topup_result partner_sign(const char *secret, const char *text,
