@@ -21,12 +21,13 @@
 #include "partners/signature.h"
 #include "payments/http_client.h"
 
-#define DUE_BATCH           32   /* callbacks read per look at the outbox */
-#define POLL_INTERVAL_MS    1000 /* how often the outbox is looked at when nothing wakes us */
-#define LEASE_MARGIN_S      60   /* beyond the timeout: a full writer queue, a slow commit */
-#define NONCE_RANDOM_SIZE   12   /* 24 hex characters */
-#define HEADER_LINE_SIZE    160  /* "X-Topup-Signature: " and 64 hex, with room */
-#define RUN_ONCE_PASSES_MAX 1000 /* bounds callbacks_run_once when the writer keeps failing */
+#define DUE_BATCH             32   /* callbacks read per look at the outbox */
+#define POLL_INTERVAL_MS      1000 /* how often the outbox is looked at when nothing wakes us */
+#define LEASE_MARGIN_S        60   /* beyond the timeout: a full writer queue, a slow commit */
+#define NONCE_RANDOM_SIZE     12   /* 24 hex characters */
+#define HEADER_LINE_SIZE      160  /* "X-Topup-Signature: " and 64 hex, with room */
+#define CALLBACK_HEADER_COUNT 5    /* Content-Type and the four X-Topup-* */
+#define RUN_ONCE_PASSES_MAX   1000 /* bounds callbacks_run_once when the writer keeps failing */
 
 struct callbacks {
     writer *writer;
@@ -222,6 +223,49 @@ static void describe_refusal(const http_client_response *response, char *out, si
     out[at] = '\0';
 }
 
+/* The request's five header lines, signed over POST, path, at, a fresh nonce and the body with
+ * the merchant's secret (docs/partners.md "Signing a request", topup as the signer). */
+static topup_result signed_headers(const claim *cl, const char *path, int64_t at,
+                                   char lines[CALLBACK_HEADER_COUNT][HEADER_LINE_SIZE])
+{
+    unsigned char random[NONCE_RANDOM_SIZE];
+    if (RAND_bytes(random, sizeof random) != 1)
+        return TOPUP_E_NOMEM;
+    char nonce[2 * NONCE_RANDOM_SIZE + 1], signature[PARTNER_SIGNATURE_HEX_SIZE];
+    for (size_t i = 0; i < sizeof random; i++)
+        snprintf(nonce + 2 * i, 3, "%02x", random[i]);
+    const callback_row *cb = &cl->callback;
+    char *text = NULL;
+    topup_result r =
+        partner_signing_text("POST", path, at, nonce, cb->body, strlen(cb->body), &text);
+    if (r == TOPUP_OK)
+        r = partner_sign(cl->merchant_secret, text, signature);
+    free(text);
+    snprintf(lines[0], HEADER_LINE_SIZE, "Content-Type: application/json");
+    snprintf(lines[1], HEADER_LINE_SIZE, "X-Topup-Merchant: %s", cb->merchant_id);
+    snprintf(lines[2], HEADER_LINE_SIZE, "X-Topup-Timestamp: %lld", (long long)at);
+    snprintf(lines[3], HEADER_LINE_SIZE, "X-Topup-Nonce: %s", nonce);
+    snprintf(lines[4], HEADER_LINE_SIZE, "X-Topup-Signature: %s", r == TOPUP_OK ? signature : "");
+    return r;
+}
+
+/* Fills o's verdict from what the request gave: only a 2xx delivers. */
+static void judge_answer(topup_result r, const http_client_response *response, outcome *o)
+{
+    callback_attempt_row *attempt = &o->attempt;
+    if (r != TOPUP_OK || response->outcome != HTTP_CLIENT_ANSWERED) {
+        const char *why =
+            response->outcome == HTTP_CLIENT_TIMEOUT ? "no answer in time" : "no answer";
+        snprintf(attempt->error, sizeof attempt->error, "%s: %.100s", why,
+                 r != TOPUP_OK ? topup_result_code(r) : response->error);
+        return;
+    }
+    attempt->http_status = (int)response->status;
+    o->delivered = response->status >= 200 && response->status <= 299;
+    if (!o->delivered)
+        describe_refusal(response, attempt->error, sizeof attempt->error);
+}
+
 /* Signs and POSTs the claimed callback; fills o's attempt and verdict. */
 static void send_callback(const callbacks *c, const claim *cl, outcome *o)
 {
@@ -237,50 +281,22 @@ static void send_callback(const callbacks *c, const claim *cl, outcome *o)
                                     : "the merchant no longer exists");
         return;
     }
-    unsigned char random[NONCE_RANDOM_SIZE];
-    char nonce[2 * NONCE_RANDOM_SIZE + 1], signature[PARTNER_SIGNATURE_HEX_SIZE];
-    char *text = NULL;
-    topup_result r = RAND_bytes(random, sizeof random) == 1 ? TOPUP_OK : TOPUP_E_NOMEM;
-    for (size_t i = 0; i < sizeof random; i++)
-        snprintf(nonce + 2 * i, 3, "%02x", random[i]);
-    size_t body_size = strlen(cb->body);
-    if (r == TOPUP_OK)
-        r = partner_signing_text("POST", path, attempt->attempted_at, nonce, cb->body, body_size,
-                                 &text);
-    if (r == TOPUP_OK)
-        r = partner_sign(cl->merchant_secret, text, signature);
-    free(text);
+    char lines[CALLBACK_HEADER_COUNT][HEADER_LINE_SIZE];
+    topup_result r = signed_headers(cl, path, attempt->attempted_at, lines);
     if (r != TOPUP_OK) {
         snprintf(attempt->error, sizeof attempt->error, "could not sign the callback (%s)",
                  topup_result_code(r));
         return;
     }
-    char lines[5][HEADER_LINE_SIZE];
-    snprintf(lines[0], sizeof lines[0], "Content-Type: application/json");
-    snprintf(lines[1], sizeof lines[1], "X-Topup-Merchant: %s", cb->merchant_id);
-    snprintf(lines[2], sizeof lines[2], "X-Topup-Timestamp: %lld",
-             (long long)attempt->attempted_at);
-    snprintf(lines[3], sizeof lines[3], "X-Topup-Nonce: %s", nonce);
-    snprintf(lines[4], sizeof lines[4], "X-Topup-Signature: %s", signature);
-    const char *headers[5] = {lines[0], lines[1], lines[2], lines[3], lines[4]};
-
+    const char *headers[CALLBACK_HEADER_COUNT];
+    for (size_t i = 0; i < CALLBACK_HEADER_COUNT; i++)
+        headers[i] = lines[i];
     int64_t started_ms = clock_monotonic_ms();
     http_client_response response;
-    r = http_client_request("POST", cb->url, headers, 5, cb->body, body_size,
-                            (long)c->settings.callback_timeout_ms, &response);
+    r = http_client_request("POST", cb->url, headers, CALLBACK_HEADER_COUNT, cb->body,
+                            strlen(cb->body), (long)c->settings.callback_timeout_ms, &response);
     attempt->duration_ms = clock_monotonic_ms() - started_ms;
-    if (r != TOPUP_OK || response.outcome != HTTP_CLIENT_ANSWERED) {
-        const char *why =
-            response.outcome == HTTP_CLIENT_TIMEOUT ? "no answer in time" : "no answer";
-        snprintf(attempt->error, sizeof attempt->error, "%s: %.100s", why,
-                 r != TOPUP_OK ? topup_result_code(r) : response.error);
-    } else if (response.status >= 200 && response.status <= 299) {
-        attempt->http_status = (int)response.status;
-        o->delivered = true;
-    } else {
-        attempt->http_status = (int)response.status;
-        describe_refusal(&response, attempt->error, sizeof attempt->error);
-    }
+    judge_answer(r, &response, o);
     http_client_response_free(&response);
 }
 

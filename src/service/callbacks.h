@@ -19,8 +19,9 @@
 #include "partners/settings.h"
 #include "service/writer.h"
 
-#define CALLBACKS_SENDERS 4 /* attempts in flight at once, so one slow merchant holds up no other  \
-                             */
+/* Attempts in flight at once, so one slow merchant (up to callback_timeout_ms per attempt) does
+ * not hold up the others. */
+#define CALLBACKS_SENDERS 4
 
 typedef struct callbacks callbacks;
 

@@ -139,7 +139,7 @@ topup_result store_partner_order_insert(store *st, const partner_order_row *row)
 {
     if (row->order_id <= 0 || !row->merchant_id[0] || !row->merchant_order_id[0] ||
         !store_sqlite_text_fits(row->merchant_order_id, sizeof row->merchant_order_id) ||
-        !store_sqlite_text_fits(row->callback_url, sizeof row->callback_url))
+        strnlen(row->callback_url, sizeof row->callback_url) == sizeof row->callback_url)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "a partner order needs its order, merchant and order id");
     STATEMENT_OR_RETURN(s, st, P_ORDER_INSERT);
