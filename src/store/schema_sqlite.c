@@ -379,6 +379,39 @@ static const char *const migrations[] = {
     "  duration_ms INTEGER NOT NULL"
     ");"
     "CREATE INDEX callback_attempts_callback ON callback_attempts(callback_id, id);",
+
+    /* 7: web portal accounts. The password is an Argon2id string (libsodium); a session is kept
+     * as the SHA-256 of its cookie, so the table alone lets nobody in. */
+    "CREATE TABLE portal_users ("
+    "  msisdn TEXT PRIMARY KEY,"
+    "  password_hash TEXT NOT NULL,"
+    "  failed_logins INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE portal_sessions ("
+    "  token_hash BLOB PRIMARY KEY,"
+    "  msisdn TEXT NOT NULL REFERENCES portal_users(msisdn),"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX portal_sessions_user ON portal_sessions(msisdn);"
+    /* Numbers a user recharges besides their own. */
+    "CREATE TABLE portal_numbers ("
+    "  msisdn TEXT NOT NULL REFERENCES portal_users(msisdn),"
+    "  number TEXT NOT NULL,"
+    "  label TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (msisdn, number)"
+    ") WITHOUT ROWID;"
+    /* The account an order was placed from (a guest's order has none). */
+    "CREATE TABLE portal_orders ("
+    "  order_id INTEGER PRIMARY KEY REFERENCES orders(id),"
+    "  msisdn TEXT NOT NULL REFERENCES portal_users(msisdn)"
+    ");"
+    "CREATE INDEX portal_orders_user ON portal_orders(msisdn, order_id);",
 };
 
 const char *const *schema_sqlite_migrations(size_t *count)

@@ -675,4 +675,66 @@ topup_result store_callback_attempts(store *st, int64_t callback_id,
                                      callback_attempt_row *attempts /* OUT */, size_t count_max,
                                      size_t *count /* OUT */);
 
+/* ---- web portal accounts ---- */
+
+#define PASSWORD_HASH_SIZE 128 /* libsodium's crypto_pwhash_STRBYTES */
+#define SESSION_HASH_SIZE  32  /* SHA-256 of the session cookie */
+#define NUMBER_LABEL_SIZE  49
+
+typedef struct portal_user_row {
+    char msisdn[E164_SIZE];
+    char password_hash[PASSWORD_HASH_SIZE]; /* Argon2id string */
+    int failed_logins;                      /* in a row, since the last success */
+    int64_t locked_until;                   /* 0 when not locked */
+    int64_t created_at;
+    int64_t updated_at;
+} portal_user_row;
+
+/* TOPUP_E_ALREADY_EXISTS when the number has an account. */
+topup_result store_portal_user_insert(store *st, const portal_user_row *user);
+topup_result store_portal_user_get(store *st, const char *msisdn, portal_user_row *user /* OUT */);
+/* Writes password_hash, failed_logins, locked_until and updated_at. */
+topup_result store_portal_user_update(store *st, const portal_user_row *user);
+
+typedef struct portal_session_row {
+    uint8_t token_hash[SESSION_HASH_SIZE];
+    char msisdn[E164_SIZE];
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at;
+} portal_session_row;
+
+topup_result store_portal_session_insert(store *st, const portal_session_row *session);
+/* TOPUP_E_NOT_FOUND when there is no such session (expired ones are still found). */
+topup_result store_portal_session_get(store *st, const uint8_t token_hash[SESSION_HASH_SIZE],
+                                      portal_session_row *session /* OUT */);
+/* Writes last_seen_at and expires_at. */
+topup_result store_portal_session_touch(store *st, const portal_session_row *session);
+topup_result store_portal_session_delete(store *st, const uint8_t token_hash[SESSION_HASH_SIZE]);
+/* Ends every session of a user (after a password reset). */
+topup_result store_portal_sessions_delete_user(store *st, const char *msisdn);
+
+typedef struct portal_number_row {
+    char number[E164_SIZE];
+    char label[NUMBER_LABEL_SIZE];
+    int64_t created_at;
+} portal_number_row;
+
+/* Inserts or relabels a saved number of the user. */
+topup_result store_portal_number_save(store *st, const char *msisdn,
+                                      const portal_number_row *number);
+topup_result store_portal_number_remove(store *st, const char *msisdn, const char *number);
+topup_result store_portal_numbers(store *st, const char *msisdn,
+                                  portal_number_row *numbers /* OUT */, size_t count_max,
+                                  size_t *count /* OUT */);
+
+/* Records that the user placed the order. */
+topup_result store_portal_order_link(store *st, int64_t order_id, const char *msisdn);
+/* TOPUP_E_NOT_FOUND when the order was not placed from this account. */
+topup_result store_portal_order_owned(store *st, int64_t order_id, const char *msisdn);
+/* The user's orders newest first with id < before_id (0 = from the newest). */
+topup_result store_portal_orders(store *st, const char *msisdn, int64_t before_id,
+                                 order_row *orders /* OUT */, size_t count_max,
+                                 size_t *count /* OUT */);
+
 #endif

@@ -89,6 +89,7 @@ typedef enum statement_id {
     S_ORDER_EVENTS,
     S_ORDERS_LIST,
     S_ORDERS_LIST_MSISDN,
+    S_ORDERS_LIST_PORTAL,
     S_KEY_INSERT,
     S_KEY_FIND,
     S_KEY_LIST,
@@ -313,6 +314,11 @@ static const char *const statement_sql[S_COUNT] = {
     [S_ORDERS_LIST_MSISDN] = "SELECT " ORDER_COLUMNS " FROM orders WHERE msisdn = ?3 AND id < ?1"
                              " ORDER BY id DESC LIMIT ?2",
 
+    /* A portal user's orders, through portal_orders' (msisdn, order_id) index. */
+    [S_ORDERS_LIST_PORTAL] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id IN"
+                             " (SELECT order_id FROM portal_orders WHERE msisdn = ?3"
+                             " AND order_id < ?1 ORDER BY order_id DESC LIMIT ?2)"
+                             " ORDER BY id DESC",
     [S_KEY_INSERT] = "INSERT INTO api_keys(name, key_hash, scopes, funding_account, created_at,"
                      " revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_KEY_FIND] = "SELECT " API_KEY_COLUMNS " FROM api_keys"
@@ -1702,6 +1708,26 @@ topup_result store_orders_list(store *st, const char *msisdn, int64_t before_id,
     while (result == TOPUP_OK && *order_count < order_count_max &&
            (rc = sqlite3_step(s)) == SQLITE_ROW)
         result = order_from_row(st, s, &orders[(*order_count)++]);
+    if (result == TOPUP_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = fail(st, rc);
+    finish(s);
+    return result;
+}
+
+topup_result store_portal_orders(store *st, const char *msisdn, int64_t before_id,
+                                 order_row *orders, size_t count_max, size_t *count)
+{
+    *count = 0;
+    if (count_max == 0)
+        return TOPUP_OK;
+    STATEMENT_OR_RETURN(s, st, S_ORDERS_LIST_PORTAL);
+    sqlite3_bind_int64(s, 1, cursor(before_id));
+    sqlite3_bind_int64(s, 2, limit(count_max));
+    bind_text(s, 3, msisdn);
+    topup_result result = TOPUP_OK;
+    int rc = SQLITE_DONE;
+    while (result == TOPUP_OK && *count < count_max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        result = order_from_row(st, s, &orders[(*count)++]);
     if (result == TOPUP_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
         result = fail(st, rc);
     finish(s);
