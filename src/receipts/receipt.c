@@ -848,8 +848,8 @@ static cairo_status_t sink_write(void *closure, const unsigned char *data, unsig
  * same receipt always renders to the same bytes. */
 static void set_metadata(cairo_surface_t *surface, const receipt_text *t)
 {
-    char title[RECEIPT_TEXT_SIZE_MAX + ORDER_TEXT_SIZE + 8];
-    snprintf(title, sizeof title, "%s %s", t->labels->subtitle, t->order_id);
+    char title[512]; /* a label and an order id; larger than both can be */
+    snprintf(title, sizeof title, "%.200s %.200s", t->labels->subtitle, t->order_id);
     cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title);
     cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "topup");
     cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, t->pdf_date);
