@@ -23,8 +23,16 @@
 #define BODY_SIZE_MAX (64 * 1024) /* larger request bodies are refused with 413 */
 #define READERS_MAX   64          /* one read connection per HTTP thread */
 
-/* SCOPE_PARTNER: no API key but a merchant's signature (routes_partners.c). */
-typedef enum scope { SCOPE_NONE, SCOPE_READ, SCOPE_RECHARGE, SCOPE_ADMIN, SCOPE_PARTNER } scope;
+/* SCOPE_PARTNER: no API key but a merchant's signature (routes_partners.c). SCOPE_PORTAL: the
+ * portal's cookie session, if any, and its CSRF check on every change (routes_portal.c). */
+typedef enum scope {
+    SCOPE_NONE,
+    SCOPE_READ,
+    SCOPE_RECHARGE,
+    SCOPE_ADMIN,
+    SCOPE_PARTNER,
+    SCOPE_PORTAL
+} scope;
 
 struct server {
     server_config config;
@@ -45,11 +53,12 @@ struct server {
     payment_gateways gateways; /* the configured providers, opened at start */
     settler *settler;          /* settles unknown and expired payments and sends refunds */
     bool gateways_open;
-    dispatcher *dispatcher;    /* sends the outbox's SMS; NULL when SMS is off */
-    breaker_board *breakers;   /* one circuit per http operator, shared with the forwarder */
-    forwarder *forwarder;      /* sends partner orders to http operators, settles unknown ones */
-    callbacks *callbacks;      /* delivers partners' callbacks */
-    atomic_int detached_count; /* detached calls in flight; stop waits for them */
+    dispatcher *dispatcher;       /* sends the outbox's SMS; NULL when SMS is off */
+    breaker_board *breakers;      /* one circuit per http operator, shared with the forwarder */
+    forwarder *forwarder;         /* sends partner orders to http operators, settles unknown ones */
+    callbacks *callbacks;         /* delivers partners' callbacks */
+    unsigned char portal_key[32]; /* signs the portal's order links and receipt checks */
+    atomic_int detached_count;    /* detached calls in flight; stop waits for them */
 
     pthread_mutex_t readers_lock; /* guards readers[] */
     store *readers[READERS_MAX];  /* per-thread read connections, closed at stop */
@@ -74,20 +83,27 @@ struct request {
     char *body;      /* received bytes, NUL-terminated */
     size_t body_size;
     bool body_too_large;
-    int64_t started_us;     /* monotonic, for the latency histogram */
-    api_key_row key;        /* the caller, once authenticated */
-    merchant_row merchant;  /* the signing partner, for SCOPE_PARTNER routes */
-    writer_job job;         /* the write, while it is queued or being committed */
-    request_work_fn finish; /* sets the answer of a non-recharge job (on the writer thread) */
-    void *work;             /* a handler's state for a job or a detached call; freed with rq */
+    int64_t started_us;         /* monotonic, for the latency histogram */
+    api_key_row key;            /* the caller, once authenticated */
+    merchant_row merchant;      /* the signing partner, for SCOPE_PARTNER routes */
+    portal_session_row session; /* the portal user, for SCOPE_PORTAL routes */
+    bool logged_in;             /* session holds a live session */
+    writer_job job;             /* the write, while it is queued or being committed */
+    request_work_fn finish;     /* sets the answer of a non-recharge job (on the writer thread) */
+    void *work;                 /* a handler's state for a job or a detached call; freed with rq */
 
     int status;   /* the answer */
     char *answer; /* malloc'd answer body */
     size_t answer_size;
     const char *content_type;
-    const char *allow; /* Allow header for 405 */
-    bool replayed;     /* adds Idempotent-Replayed: true */
-    bool retry_after;  /* adds Retry-After: 1 */
+    const char *allow;         /* Allow header for 405 */
+    bool replayed;             /* adds Idempotent-Replayed: true */
+    bool retry_after;          /* adds Retry-After: 1 */
+    int retry_after_s;         /* adds Retry-After: N instead, when > 0 */
+    char set_cookie[2][192];   /* Set-Cookie values to add ("" for none) */
+    bool page;                 /* a portal page or asset: adds the browser security headers */
+    const char *cache_control; /* NULL: no-store */
+    const char *content_disposition;
 };
 
 typedef void (*route_handler)(request *rq);
@@ -141,6 +157,25 @@ json_t *http_parse_object(request *rq); /* answers 400 and returns NULL when not
 bool http_read_recharge(request *rq, json_t *body, const char *const *allowed,
                         recharge_request *out);
 
+/* Adds what a caller other than the API needs to a payment order's answer. */
+typedef void (*order_access_fn)(request *rq, int64_t order_id, json_t *answer);
+
+/* Where a payment order comes from: the API (channel "api", the key's idempotency scope) or the
+ * portal (channel "web", its own scope, the account placing it, the payer's address). */
+typedef struct payment_order_origin {
+    const char *channel;
+    int64_t scope;     /* idempotency scope; 0 keeps the API key's */
+    const char *owner; /* portal account, or NULL */
+    order_access_fn access;
+    bool payer_is_peer; /* the payer's IP is the connection's (no proxying back end) */
+} payment_order_origin;
+
+/* Reads a payment order from the request body and starts it (routes_payments.c); answers. */
+void http_start_payment_order(request *rq, const payment_order_origin *origin);
+
+/* The order with its payment (and refund) as JSON; NULL with *result set when it cannot. */
+json_t *http_payment_order_value(store *st, int64_t order_id, topup_result *result);
+
 /* The payment routes (routes_payments.c). */
 void http_post_payment_order(request *rq);
 void http_get_payment_order(request *rq);
@@ -161,6 +196,27 @@ void http_get_partner_statement(request *rq);
 void http_get_partner_operators(request *rq);
 /* The operators with their availability, for GET /v1/operators and its partner twin. */
 json_t *http_operators_value(request *rq);
+
+/* The web portal (routes_portal.c). */
+bool portal_authorize(request *rq);
+void http_portal_page(request *rq);
+void http_portal_asset(request *rq);
+void http_portal_session(request *rq);
+void http_portal_otp(request *rq);
+void http_portal_register(request *rq);
+void http_portal_login(request *rq);
+void http_portal_logout(request *rq);
+void http_portal_reset(request *rq);
+void http_portal_number(request *rq);
+void http_portal_order_create(request *rq);
+void http_portal_order_get(request *rq);
+void http_portal_account(request *rq);
+void http_portal_number_save(request *rq);
+void http_portal_number_remove(request *rq);
+void http_portal_receipt(request *rq);
+void http_portal_check(request *rq);
+/* The products of an operator as the API lists them. */
+json_t *http_products_value(const catalog *cat, const operator_info *op);
 
 /* SMS codes (routes_otp.c). */
 void http_post_otp(request *rq);

@@ -10,7 +10,7 @@
 #include "service/dispatcher.h"
 #include "service/writer.h"
 
-#define METRICS_ROUTES_MAX      32
+#define METRICS_ROUTES_MAX      64
 #define METRICS_STATUS_CLASSES  5 /* 1xx..5xx */
 #define METRICS_LATENCY_BUCKETS 12
 

@@ -677,6 +677,16 @@ static json_t *product_value(const product_info *p, const char *currency)
                      p->validity_days);
 }
 
+json_t *http_products_value(const catalog *cat, const operator_info *op)
+{
+    size_t count;
+    const product_info *products = catalog_products(cat, op->id, &count);
+    json_t *items = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(items, product_value(&products[i], op->currency));
+    return items;
+}
+
 static void get_products(request *rq)
 {
     catalog *cat = server_catalog(rq->srv);
@@ -686,11 +696,7 @@ static void get_products(request *rq)
         http_answer_result(rq, TOPUP_E_NOT_FOUND, "There is no operator with this id.");
         return;
     }
-    size_t count;
-    const product_info *products = catalog_products(cat, op->id, &count);
-    json_t *items = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(items, product_value(&products[i], op->currency));
+    json_t *items = http_products_value(cat, op);
     catalog_unref(cat);
     answer_json_value(rq, 200, json_pack("{s:o}", "items", items));
 }
@@ -722,6 +728,29 @@ static const route routes[] = {
     {"GET", "/sandbox/pay/{}", http_get_sandbox_page, SCOPE_NONE, "sandbox_page"},
     {"POST", "/sandbox/pay/{}", http_post_sandbox_page, SCOPE_NONE, "sandbox_pay"},
     {"GET", "/v1/openapi.json", get_openapi, SCOPE_NONE, "openapi"},
+    {"GET", "/portal/api/session", http_portal_session, SCOPE_PORTAL, "portal_session"},
+    {"POST", "/portal/api/otp", http_portal_otp, SCOPE_PORTAL, "portal_otp"},
+    {"POST", "/portal/api/register", http_portal_register, SCOPE_PORTAL, "portal_register"},
+    {"POST", "/portal/api/login", http_portal_login, SCOPE_PORTAL, "portal_login"},
+    {"POST", "/portal/api/logout", http_portal_logout, SCOPE_PORTAL, "portal_logout"},
+    {"POST", "/portal/api/reset", http_portal_reset, SCOPE_PORTAL, "portal_reset"},
+    {"GET", "/portal/api/numbers/{}", http_portal_number, SCOPE_PORTAL, "portal_number"},
+    {"POST", "/portal/api/orders", http_portal_order_create, SCOPE_PORTAL, "portal_order_create"},
+    {"GET", "/portal/api/orders/{}", http_portal_order_get, SCOPE_PORTAL, "portal_order_get"},
+    {"GET", "/portal/api/account", http_portal_account, SCOPE_PORTAL, "portal_account"},
+    {"POST", "/portal/api/numbers", http_portal_number_save, SCOPE_PORTAL, "portal_number_save"},
+    {"DELETE", "/portal/api/numbers/{}", http_portal_number_remove, SCOPE_PORTAL,
+     "portal_number_remove"},
+    {"GET", "/portal/api/check/{}/{}", http_portal_check, SCOPE_PORTAL, "portal_check"},
+    {"GET", "/portal/receipts/{}", http_portal_receipt, SCOPE_PORTAL, "portal_receipt"},
+    {"GET", "/assets/{}", http_portal_asset, SCOPE_NONE, "portal_asset"},
+    {"GET", "/", http_portal_page, SCOPE_PORTAL, "portal_page"},
+    {"GET", "/login", http_portal_page, SCOPE_PORTAL, "portal_page"},
+    {"GET", "/register", http_portal_page, SCOPE_PORTAL, "portal_page"},
+    {"GET", "/reset", http_portal_page, SCOPE_PORTAL, "portal_page"},
+    {"GET", "/account", http_portal_page, SCOPE_PORTAL, "portal_page"},
+    {"GET", "/order/{}", http_portal_page, SCOPE_PORTAL, "portal_page"},
+    {"GET", "/r/{}/{}", http_portal_page, SCOPE_PORTAL, "portal_page"},
     {"GET", "/healthz", get_healthz, SCOPE_NONE, "healthz"},
     {"GET", "/metrics", get_metrics, SCOPE_NONE, "metrics"},
 };

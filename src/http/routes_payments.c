@@ -22,7 +22,7 @@
 /* ---- reading a payment order ---- */
 
 /* The order with its payment (and refund) as JSON, read on a connection of the caller's. */
-static json_t *payment_order_value(store *st, int64_t order_id, topup_result *result)
+json_t *http_payment_order_value(store *st, int64_t order_id, topup_result *result)
 {
     order_row order;
     payment_row payment;
@@ -48,10 +48,10 @@ void http_get_payment_order(request *rq)
     }
     store *reader = server_reader(rq->srv);
     topup_result r = TOPUP_E_STORAGE;
-    json_t *value = reader ? payment_order_value(reader, id, &r) : NULL;
+    json_t *value = reader ? http_payment_order_value(reader, id, &r) : NULL;
     if (!value) {
-        http_answer_result(rq, r, r == TOPUP_E_NOT_FOUND ? "There is no payment order with this id."
-                                                         : NULL);
+        http_answer_result(
+            rq, r, r == TOPUP_E_NOT_FOUND ? "There is no payment order with this id." : NULL);
         return;
     }
     /* Like GET /v1/recharges/{id}: any key with the read scope may read any order; keys are
@@ -63,6 +63,7 @@ void http_get_payment_order(request *rq)
 
 typedef struct create_work {
     payment_open open;
+    order_access_fn access; /* adds the portal's "access" to the answer; NULL for the API */
     payment_create_outcome outcome;
     const provider_ops *ops;
     provider *p;
@@ -87,7 +88,10 @@ static bool commit_step(request *rq, writer_apply_fn apply, void *payload)
 static void answer_order(request *rq, store *st, int64_t order_id, int status)
 {
     topup_result r;
-    json_t *value = payment_order_value(st, order_id, &r);
+    json_t *value = http_payment_order_value(st, order_id, &r);
+    const create_work *work = rq->work;
+    if (value && work->access)
+        work->access(rq, order_id, value);
     if (value)
         answer_json_value(rq, status, value);
     else
@@ -141,8 +145,8 @@ static void create_payment(request *rq)
         outcome->payment_id = payment.id;
         outcome->timing.retry_base_ms = rq->srv->config.payments.retry_base_ms;
         outcome->timing.retry_max_ms = rq->srv->config.payments.retry_max_ms;
-        outcome->status = work->ops->create(work->p, &ask, &outcome->created,
-                                            outcome->detail, sizeof outcome->detail);
+        outcome->status = work->ops->create(work->p, &ask, &outcome->created, outcome->detail,
+                                            sizeof outcome->detail);
         /* 202 when the provider did not answer: the order exists and will be settled. */
         if (commit_step(rq, payment_create_apply, outcome))
             answer_order(rq, st, work->open.order_id,
@@ -191,11 +195,11 @@ static bool read_payment_fields(request *rq, json_t *body, create_work *work)
     return true;
 }
 
-void http_post_payment_order(request *rq)
+void http_start_payment_order(request *rq, const payment_order_origin *origin)
 {
-    static const char *const allowed[] = {"msisdn",   "product",   "amount_minor", "currency",
-                                          "provider", "method",    "auth_code",    "payer_ip",
-                                          NULL};
+    static const char *const allowed[] = {"msisdn",    "product",  "amount_minor",
+                                          "currency",  "provider", "method",
+                                          "auth_code", "payer_ip", NULL};
     const char *type = MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Content-Type");
     if (!http_is_json(type)) {
         answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 415, "unsupported_media_type",
@@ -214,13 +218,25 @@ void http_post_payment_order(request *rq)
     json_t *body = http_parse_object(rq);
     if (!body)
         return;
-    bool ok = read_payment_fields(rq, body, work) && http_read_recharge(rq, body, allowed, recharge);
+    bool ok =
+        read_payment_fields(rq, body, work) && http_read_recharge(rq, body, allowed, recharge);
     json_decref(body);
     if (!ok)
         return;
-    snprintf(recharge->channel, sizeof recharge->channel, "api");
+    snprintf(recharge->channel, sizeof recharge->channel, "%s", origin->channel);
+    if (origin->scope)
+        recharge->api_key_id = origin->scope;
+    snprintf(work->open.owner, sizeof work->open.owner, "%s", origin->owner ? origin->owner : "");
+    work->access = origin->access;
+    if (!work->client_ip[0] && origin->payer_is_peer)
+        http_peer_address(rq, work->client_ip, sizeof work->client_ip);
     work->open.expires_at = clock_now_seconds() + rq->srv->config.payments.close_after_s;
     server_run_detached(rq, create_payment);
+}
+
+void http_post_payment_order(request *rq)
+{
+    http_start_payment_order(rq, &(payment_order_origin){.channel = "api"});
 }
 
 /* ---- notifications ---- */
@@ -310,7 +326,7 @@ static void take_notification(request *rq, notify_work *work, provider *p, provi
     n->genuine = verdict.genuine;
     snprintf(n->reason, sizeof n->reason, "%s", verdict.reason);
     n->for_us = n->genuine && notice_for_us(&rq->srv->gateways.settings.providers[id], &n->notice,
-                                           n->reason, sizeof n->reason);
+                                            n->reason, sizeof n->reason);
     n->headers = work->headers;
     n->body = work->body;
     n->body_size = rq->body_size;
@@ -325,8 +341,7 @@ static notify_work *notify_work_new(request *rq, const char *provider_name)
         return NULL;
     }
     rq->work = work;
-    snprintf(work->notification.provider, sizeof work->notification.provider, "%s",
-             provider_name);
+    snprintf(work->notification.provider, sizeof work->notification.provider, "%s", provider_name);
     return work;
 }
 
@@ -378,7 +393,8 @@ static bool sandbox_payment(request *rq, payment_row *payment, provider **p,
     store *reader = server_reader(rq->srv);
     if (!*p || !reader || store_payment_by_out_trade_no(reader, rq->param, payment) != TOPUP_OK ||
         strcmp(payment->provider, "sandbox") != 0) {
-        answer_problem(rq, TOPUP_E_NOT_FOUND, 404, "not_found", "There is no such sandbox payment.");
+        answer_problem(rq, TOPUP_E_NOT_FOUND, 404, "not_found",
+                       "There is no such sandbox payment.");
         return false;
     }
     return true;
@@ -431,8 +447,7 @@ static void finish_sandbox_page(request *rq)
     snprintf(html, sizeof html,
              "%s<h1>Sandbox payment 沙箱支付</h1><div class=\"box\"><p id=\"result\">%s</p>"
              "<p class=\"note\">%s</p></div></body></html>",
-             page_head, sandbox_result_text(n->verdict),
-             n->detail);
+             page_head, sandbox_result_text(n->verdict), n->detail);
     answer_html(rq, n->accepted ? 200 : 409, html);
 }
 
@@ -465,9 +480,9 @@ void http_post_sandbox_page(request *rq)
     work->ops = ops;
     work->page = true;
     char *signature = NULL;
-    topup_result r = sandbox_notification(p, payment.out_trade_no, pay, payment.amount_minor,
-                                          payment.currency, clock_now_seconds(), &work->body,
-                                          &signature);
+    topup_result r =
+        sandbox_notification(p, payment.out_trade_no, pay, payment.amount_minor, payment.currency,
+                             clock_now_seconds(), &work->body, &signature);
     if (r != TOPUP_OK) {
         http_answer_result(rq, r, NULL);
         return;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "core/clock.h"
 #include "core/problem.h"
 #include "partners/signature.h"
+#include "payments/notify.h"
 
 #define CONNECTION_LIMIT     4096
 #define CONNECTION_TIMEOUT_S 30
@@ -40,6 +42,7 @@ void server_config_defaults(server_config *config)
     payment_settings_defaults(&config->payments);
     sms_settings_defaults(&config->sms);
     partners_settings_defaults(&config->partners);
+    portal_settings_defaults(&config->portal);
 }
 
 store *server_reader(server *srv)
@@ -239,16 +242,23 @@ void http_peer_address(request *rq, char *ip, size_t ip_size)
 
 /* ---- routing ---- */
 
-/* Matches path against a pattern whose "{}" stands for one non-empty segment, copied to param. */
+/* Matches path against a pattern whose "{}" stands for one non-empty segment, copied to param;
+ * the segments of a pattern with several "{}" are joined with '/' ("/r/{}/{}": "12/ab"). */
 static bool path_matches(const char *pattern, const char *path, char *param, size_t param_size)
 {
+    size_t used = 0;
+    param[0] = '\0';
     while (*pattern && *path) {
         if (pattern[0] == '{' && pattern[1] == '}') {
             size_t length = strcspn(path, "/");
-            if (length == 0 || length >= param_size)
+            size_t at = used ? used + 1 : 0;
+            if (length == 0 || at + length >= param_size)
                 return false;
-            memcpy(param, path, length);
-            param[length] = '\0';
+            if (used)
+                param[used] = '/';
+            memcpy(param + at, path, length);
+            used = at + length;
+            param[used] = '\0';
             path += length;
             pattern += 2;
         } else if (*pattern++ != *path++) {
@@ -318,6 +328,8 @@ static bool authorize(request *rq, scope required)
         return true;
     if (required == SCOPE_PARTNER)
         return partner_authorize(rq);
+    if (required == SCOPE_PORTAL)
+        return portal_authorize(rq);
     const char *header =
         MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Authorization");
     if (!header || strncmp(header, "Bearer ", 7) != 0 || header[7] == '\0') {
@@ -384,6 +396,17 @@ static void dispatch(request *rq)
 
 /* ---- libmicrohttpd callbacks ---- */
 
+/* What a browser is told about the portal's pages: scripts and styles only from topupd itself
+ * (no inline code, so an injected string cannot run), never framed, no referrer elsewhere. */
+static void add_page_headers(struct MHD_Response *response)
+{
+    MHD_add_response_header(response, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                            "form-action 'self'; base-uri 'none'");
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    MHD_add_response_header(response, "Referrer-Policy", "same-origin");
+}
+
 static enum MHD_Result send_answer(request *rq)
 {
     struct MHD_Response *response = MHD_create_response_from_buffer(
@@ -391,14 +414,24 @@ static enum MHD_Result send_answer(request *rq)
     if (!response)
         return MHD_NO;
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
-    MHD_add_response_header(response, "Cache-Control", "no-store");
+    MHD_add_response_header(response, "Cache-Control",
+                            rq->cache_control ? rq->cache_control : "no-store");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    if (rq->page)
+        add_page_headers(response);
+    for (size_t i = 0; i < sizeof rq->set_cookie / sizeof rq->set_cookie[0]; i++)
+        if (rq->set_cookie[i][0])
+            MHD_add_response_header(response, MHD_HTTP_HEADER_SET_COOKIE, rq->set_cookie[i]);
+    if (rq->content_disposition)
+        MHD_add_response_header(response, "Content-Disposition", rq->content_disposition);
     if (rq->allow)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, rq->allow);
     if (rq->replayed)
         MHD_add_response_header(response, "Idempotent-Replayed", "true");
-    if (rq->retry_after)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    char retry[24];
+    snprintf(retry, sizeof retry, "%d", rq->retry_after_s > 0 ? rq->retry_after_s : 1);
+    if (rq->retry_after || rq->retry_after_s > 0)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, retry);
     enum MHD_Result queued = MHD_queue_response(rq->connection, (unsigned)rq->status, response);
     MHD_destroy_response(response);
     return queued;
@@ -634,9 +667,32 @@ static topup_result start_partners(server *srv)
     srv->breakers = breaker_board_new(settings->breaker_failures, settings->breaker_cooldown_s);
     if (!srv->breakers)
         return TOPUP_E_NOMEM;
-    topup_result r = forwarder_start(srv->config.db_path, srv->writer, settings, srv->breakers,
-                                     &srv->forwarder);
+    topup_result r =
+        forwarder_start(srv->config.db_path, srv->writer, settings, srv->breakers, &srv->forwarder);
     return r ? r : callbacks_start(srv->config.db_path, srv->writer, settings, &srv->callbacks);
+}
+
+/* The portal's key: from portal.key_file (hashed, so any length of secret gives 32 bytes), or a
+ * fresh random one, with which order links and receipt checks last as long as the process. */
+static topup_result start_portal(server *srv)
+{
+    const char *path = srv->config.portal.key_file;
+    if (!path[0]) {
+        randombytes_buf(srv->portal_key, sizeof srv->portal_key);
+        return TOPUP_OK;
+    }
+    char secret[256];
+    topup_result r = notify_load_secret(path, secret, sizeof secret);
+    if (r != TOPUP_OK) {
+        fprintf(stderr,
+                "topupd: portal.key_file %s cannot be read, is empty or too long, or is readable "
+                "by group or others (chmod 600)\n",
+                path);
+        return r;
+    }
+    SHA256((const unsigned char *)secret, strlen(secret), srv->portal_key);
+    sodium_memzero(secret, sizeof secret);
+    return TOPUP_OK;
 }
 
 /* Starts the SMS dispatcher when a transport is configured. */
@@ -674,6 +730,8 @@ topup_result server_start(const server_config *config, server **out)
         r = start_sms(srv);
     if (r == TOPUP_OK)
         r = start_partners(srv);
+    if (r == TOPUP_OK)
+        r = start_portal(srv);
     if (r == TOPUP_OK) {
         if (pthread_create(&srv->watcher, NULL, watcher_main, srv) != 0)
             r = TOPUP_E_NOMEM;

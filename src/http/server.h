@@ -8,6 +8,7 @@
 #include "core/result.h"
 #include "partners/settings.h"
 #include "payments/settings.h"
+#include "service/portal.h"
 #include "sms/transport.h"
 
 #define LISTEN_HOST_SIZE 64
@@ -23,6 +24,7 @@ typedef struct server_config {
     payment_settings payments;          /* providers and timing of paid orders */
     sms_settings sms;                   /* SMS to subscribers; off when sms.transport is "" */
     partners_settings partners;         /* callbacks, connector status queries, circuit breaker */
+    portal_settings portal;             /* the web portal's key and cookies */
 } server_config;
 
 typedef struct server server;

@@ -8,6 +8,7 @@
 
 #include "partners/settings.h"
 #include "payments/settings.h"
+#include "service/portal.h"
 #include "sms/transport.h"
 
 /* Where each section's settings go. */
@@ -15,6 +16,7 @@ typedef struct config_sections {
     payment_settings *payments;
     sms_settings *sms;
     partners_settings *partners;
+    portal_settings *portal;
 } config_sections;
 
 /* Applies one setting. Returns 1 when applied, 0 when key has no section (not ours), -1 when the

@@ -168,6 +168,8 @@ static topup_result open_effect(store *st, payment_open *open, int64_t now)
     make_out_trade_no(order.id, now, payment.out_trade_no, sizeof payment.out_trade_no);
     if ((r = store_payment_insert(st, &payment)))
         return r;
+    if (open->owner[0] && (r = store_portal_order_link(st, order.id, open->owner)))
+        return r;
     open->order_id = order.id;
     open->payment_id = payment.id;
     return TOPUP_OK;

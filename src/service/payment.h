@@ -20,7 +20,7 @@
 #include "service/recharge.h"
 #include "store/store.h"
 
-#define PAYMENT_ANSWER_SIZE (RECHARGE_RESPONSE_SIZE + PAYMENT_URL_SIZE + 1024)
+#define PAYMENT_ANSWER_SIZE    (RECHARGE_RESPONSE_SIZE + PAYMENT_URL_SIZE + 1024)
 #define PAYMENT_CREATE_GRACE_S 60 /* a payment still "creating" after this is settled by query */
 
 /* How long to wait and how often to retry (from payment_settings). */
@@ -38,7 +38,8 @@ typedef struct payment_open {
     recharge_request recharge; /* resolved number, product, amounts; channel and idempotency */
     char provider[PROVIDER_NAME_SIZE];
     pay_method method;
-    int64_t expires_at; /* the payer may pay until then; the order closes after */
+    int64_t expires_at;    /* the payer may pay until then; the order closes after */
+    char owner[E164_SIZE]; /* the portal account placing it; "" for none */
 
     /* OUT */
     topup_result result;

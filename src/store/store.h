@@ -68,10 +68,12 @@ typedef struct subscriber_row {
     char currency[CURRENCY_CODE_SIZE];
 } subscriber_row;
 
+#define ORDER_KEY_PORTAL (-1) /* api_key_id (and idempotency scope) of the web portal's orders */
+
 typedef struct order_row {
     int64_t id; /* set by store_order_insert; time-ordered, used as the pagination cursor */
     char channel[CHANNEL_SIZE];
-    int64_t api_key_id; /* 0 when created by the CLI */
+    int64_t api_key_id; /* 0 when created by the CLI or a partner, ORDER_KEY_PORTAL by the portal */
     char msisdn[E164_SIZE];
     char operator_id[CATALOG_ID_SIZE];
     char product_id[CATALOG_ID_SIZE];

@@ -1525,7 +1525,7 @@ static topup_result order_from_row(store *st, sqlite3_stmt *s, order_row *order)
 
 topup_result store_order_insert(store *st, order_row *order, const char *reason)
 {
-    if (!text_fits(order->channel, sizeof order->channel) || order->api_key_id < 0 ||
+    if (!text_fits(order->channel, sizeof order->channel) || order->api_key_id < ORDER_KEY_PORTAL ||
         !e164_valid(order->msisdn) || !catalog_id_valid(order->operator_id) ||
         !catalog_id_valid(order->product_id) || order->face_minor <= 0 || order->price_minor <= 0 ||
         !currency_shape_valid(order->currency) || order->funding_account_id <= 0)

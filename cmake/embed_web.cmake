@@ -1,0 +1,16 @@
+# Turns every file under DIR into one C file: the table topup_web_files of (path, bytes, size),
+# paths relative to DIR with a leading '/', ending with a NULL path.
+file(GLOB_RECURSE files RELATIVE ${DIR} ${DIR}/*)
+list(SORT files)
+set(body "#include <stddef.h>\n#include \"http/web_files.h\"\n")
+set(table "")
+set(index 0)
+foreach(name ${files})
+  file(READ ${DIR}/${name} content HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," content "${content}")
+  string(APPEND body "static const unsigned char file_${index}[] = {${content} 0x00};\n")
+  string(APPEND table "    {\"/${name}\", file_${index}, sizeof file_${index} - 1},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND body "const web_file topup_web_files[] = {\n${table}    {NULL, NULL, 0},\n};\n")
+file(WRITE ${OUTPUT} "${body}")
