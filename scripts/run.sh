@@ -33,6 +33,9 @@ if [ ! -f var/sandbox-webhook-secret ]; then
   (umask 077 && head -c 32 /dev/urandom | base64 > var/sandbox-webhook-secret)
 fi
 # The demo SMSC's bind password (tests/sms/demo-smsc.mjs reads the same file).
+if [ ! -f var/portal-key ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 > var/portal-key)
+fi
 if [ ! -f var/smsc-password ]; then
   (umask 077 && head -c 6 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 8 > var/smsc-password)
 fi
@@ -42,6 +45,7 @@ db = $db
 listen = $listen
 sandbox.gateway = http://$listen
 sandbox.webhook_secret = var/sandbox-webhook-secret
+portal.key_file = var/portal-key
 # Subscribers' SMS go to a local SMSC over SMPP (start tests/sms/demo-smsc.mjs to see them).
 sms.transport = smpp
 sms.host = 127.0.0.1
@@ -55,6 +59,8 @@ cat <<TXT
 
   topup is starting on http://$listen with the DEMO database $db
   (demo operators, ranges and products; not real data).
+
+  The recharge website: open http://$listen/ in a browser (pay with the sandbox provider).
 
   Demo API key (admin scope): $key
 

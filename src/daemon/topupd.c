@@ -15,6 +15,7 @@
 #include "core/config_file.h"
 #include "core/decimal.h"
 #include "http/server.h"
+#include "receipts/receipt.h"
 #include "service/config_sections.h"
 
 static const char usage[] =
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
         return parsed == 1 ? 0 : 2;
 
     server *srv;
+    receipt_fonts_load();
     topup_result r = server_start(&config, &srv);
     if (r != TOPUP_OK) {
         fprintf(stderr, "topupd: cannot start on %s:%u with %s: %s (%s)\n", config.listen_host,

@@ -215,6 +215,8 @@ void http_portal_number_save(request *rq);
 void http_portal_number_remove(request *rq);
 void http_portal_receipt(request *rq);
 void http_portal_check(request *rq);
+/* "/order/{id}?t={access}": the portal's page of an order, openable without an account. */
+void http_portal_order_link(const server *srv, int64_t order_id, char *link, size_t link_size);
 /* The products of an operator as the API lists them. */
 json_t *http_products_value(const catalog *cat, const operator_info *op);
 

@@ -244,7 +244,8 @@ void http_post_payment_order(request *rq)
 typedef struct notify_work {
     payment_notification notification;
     const provider_ops *ops;
-    bool page; /* from the sandbox page: answer with HTML for the payer */
+    bool page;            /* from the sandbox page: answer with HTML for the payer */
+    char return_link[96]; /* the sandbox page's way back to the portal's order page, or "" */
     char headers[HEADER_BLOCK_SIZE_MAX];
     char *body; /* the request's body buffer (rq->body), kept until the writer answers */
 } notify_work;
@@ -444,10 +445,15 @@ static void finish_sandbox_page(request *rq)
     notify_work *work = rq->work;
     const payment_notification *n = &work->notification;
     char html[2048];
+    char back[160] = "";
+    if (work->return_link[0])
+        snprintf(back, sizeof back,
+                 "<p><a id=\"back\" href=\"%s\">返回商户 Back to the shop</a></p>",
+                 work->return_link);
     snprintf(html, sizeof html,
              "%s<h1>Sandbox payment 沙箱支付</h1><div class=\"box\"><p id=\"result\">%s</p>"
-             "<p class=\"note\">%s</p></div></body></html>",
-             page_head, sandbox_result_text(n->verdict), n->detail);
+             "<p class=\"note\">%s</p>%s</div></body></html>",
+             page_head, sandbox_result_text(n->verdict), n->detail, back);
     answer_html(rq, n->accepted ? 200 : 409, html);
 }
 
@@ -479,6 +485,12 @@ void http_post_sandbox_page(request *rq)
         return;
     work->ops = ops;
     work->page = true;
+    /* As a provider's return URL would, the page leads a portal payer back to the order. */
+    order_row order;
+    store *reader = server_reader(rq->srv);
+    if (reader && store_order_get(reader, payment.order_id, &order) == TOPUP_OK &&
+        strcmp(order.channel, "web") == 0)
+        http_portal_order_link(rq->srv, order.id, work->return_link, sizeof work->return_link);
     char *signature = NULL;
     topup_result r =
         sandbox_notification(p, payment.out_trade_no, pay, payment.amount_minor, payment.currency,

@@ -129,6 +129,13 @@ static void order_access(const server *srv, int64_t order_id, char access[ACCESS
         snprintf(access + 2 * i, 3, "%02x", mac[i]);
 }
 
+void http_portal_order_link(const server *srv, int64_t order_id, char *link, size_t link_size)
+{
+    char access[ACCESS_SIZE];
+    order_access(srv, order_id, access);
+    snprintf(link, link_size, "/order/%lld?t=%s", (long long)order_id, access);
+}
+
 /* Whether the request may see the order: its access token, or the session that placed it. */
 static bool may_see_order(request *rq, int64_t order_id)
 {

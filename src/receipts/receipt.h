@@ -82,4 +82,8 @@ topup_result receipt_check_code(const unsigned char *key, size_t key_size, int64
 bool receipt_check_valid(const unsigned char *key, size_t key_size, int64_t order_id,
                          const char *code);
 
+/* Loads the font configuration now (once per process), so the first receipt does not pay for
+ * it; topupd calls it at start. */
+void receipt_fonts_load(void);
+
 #endif
