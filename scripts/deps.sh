@@ -12,8 +12,9 @@ build=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
        libcurl4-openssl-dev libzip-dev libsodium-dev libcairo2-dev libpango1.0-dev libqrencode-dev
        fonts-wqy-microhei
        sqlite3 curl ca-certificates)
-# poppler-utils (pdftotext, pdftoppm) and zbar-tools (zbarimg) read receipts back in the tests.
-test=(libcmocka-dev nodejs npm jq poppler-utils zbar-tools)
+# poppler-utils (pdftotext, pdftoppm) and zbar-tools (zbarimg) read receipts back in the tests;
+# Debian's chromium is the browser Playwright drives in the portal's tests.
+test=(libcmocka-dev nodejs npm jq poppler-utils zbar-tools chromium)
 bench=(wrk postgresql postgresql-contrib)
 
 case "$profile" in
