@@ -104,6 +104,7 @@ struct request {
     bool page;                 /* a portal page or asset: adds the browser security headers */
     const char *cache_control; /* NULL: no-store */
     const char *content_disposition;
+    char etag[24]; /* adds ETag when set */
 };
 
 typedef void (*route_handler)(request *rq);

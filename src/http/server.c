@@ -422,6 +422,8 @@ static enum MHD_Result send_answer(request *rq)
     for (size_t i = 0; i < sizeof rq->set_cookie / sizeof rq->set_cookie[0]; i++)
         if (rq->set_cookie[i][0])
             MHD_add_response_header(response, MHD_HTTP_HEADER_SET_COOKIE, rq->set_cookie[i]);
+    if (rq->etag[0])
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, rq->etag);
     if (rq->content_disposition)
         MHD_add_response_header(response, "Content-Disposition", rq->content_disposition);
     if (rq->allow)

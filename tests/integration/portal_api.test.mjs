@@ -204,6 +204,11 @@ describe('web portal endpoints', () => {
     const asset = await b.request('GET', '/assets/i18n.js');
     assert.equal(asset.status, 200);
     assert.match(asset.header('cache-control'), /max-age=/);
+    const etag = asset.header('etag');
+    assert.match(etag ?? '', /^"[0-9a-f]{16}"$/);
+    const again = await b.request('GET', '/assets/i18n.js', { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304, 'an unchanged asset is not sent again');
+    assert.equal(again.raw.length, 0);
     assert.equal((await b.request('GET', '/assets/nope.js')).status, 404);
   });
 });
