@@ -8,9 +8,10 @@
 #       (b) is compared with; (c') the same at the batch size (b) reached, for the explanation
 #   (d) PostgreSQL doing the same work in a plpgsql function, driven by pgbench, on a throwaway
 #       cluster this script starts and removes
+#   (e) partner orders over HTTP: the same load signed by a merchant, compared with (a)
 #
 # Prints one table, then as its very last line:
-#   bench: http_rps=N http_p99_ms=N inproc_rps=N sqlite_raw_rps=N pg_rps=N
+#   bench: http_rps=N http_p99_ms=N partner_rps=N inproc_rps=N sqlite_raw_rps=N pg_rps=N
 # Progress goes to stderr. Fails (exit 1) when a stage cannot run, when more than 0.1% of the
 # HTTP answers are not 201, when any in-process recharge is not 201, or when `topup verify` (or
 # the PostgreSQL equivalent) finds a problem. Missed performance targets are reported in the
@@ -47,7 +48,7 @@ die() {
   exit 1
 }
 
-for program in topup topupd bench_inproc bench_sqlite_raw; do
+for program in topup topupd bench_inproc bench_sqlite_raw bench_partner_sign; do
   [ -x "$build/$program" ] || die "$build/$program is missing; run 'make build' first"
 done
 command -v wrk >/dev/null || die "wrk is not installed (scripts/deps.sh bench)"
@@ -160,6 +161,50 @@ batch_count=$(sed -n 's/^topup_commit_batch_size_count \([0-9]*\)$/\1/p' "$work/
 batch_jobs=$(sed -n 's/^topup_commit_batch_size_sum \([0-9]*\)$/\1/p' "$work/metrics.txt")
 http_batch_avg=$(awk -v n="${batch_jobs:-0}" -v b="${batch_count:-0}" \
   'BEGIN { if (b > 0) printf "%.1f", n / b; else printf "?" }')
+
+# ---- (e) partner orders over HTTP ---------------------------------------------------------------
+# The same load as (a) through the partner API: every request signed (HMAC-SHA256 checked by
+# topupd), its nonce spent and its merchant_order_id recorded in the order's transaction, the
+# float debited. wrk cannot sign, so bench_partner_sign signs enough requests beforehand.
+say "(e) partner orders: topupd + wrk -t2 -c$http_connections -d${http_seconds}s, pre-signed"
+partner_db=$work/partner.db
+demo_db "$partner_db" >/dev/null
+(umask 077 && "$build/topup" merchant add --db "$partner_db" --id bench --name bench \
+  --currency CNY | tail -n 1 >"$work/partner.secret") ||
+  die "topup merchant add failed"
+"$build/topup" merchant topup-float --db "$partner_db" --id bench --amount 900000000.00 \
+  >/dev/null || die "topup merchant topup-float failed"
+partner_count=$(awk -v r="$http_rps" -v s="$http_seconds" 'BEGIN { printf "%.0f", r * s * 1.5 + 1000 }')
+"$build/bench_partner_sign" --secret-file "$work/partner.secret" --count "$partner_count" \
+  --run "$$" >"$work/partner.signed" || die "bench_partner_sign failed"
+"$build/topupd" --db "$partner_db" --listen 127.0.0.1:0 2>"$work/topupd-partner.log" &
+topupd_pid=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/^topupd: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$work/topupd-partner.log")
+  [ -n "$port" ] && break
+  kill -0 "$topupd_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$port" ] || die "topupd did not start for (e)"
+wrk -t2 -c"$http_connections" -d"${http_seconds}s" --timeout 10s --latency \
+  -s bench/partner.lua "http://127.0.0.1:$port" -- bench "$work/partner.signed" 2 \
+  >"$work/wrk-partner.out" 2>&1 || {
+  cat "$work/wrk-partner.out" >&2
+  die "wrk failed for (e)"
+}
+kill -TERM "$topupd_pid"
+wait "$topupd_pid" || die "topupd did not stop cleanly after (e)"
+topupd_pid=""
+eval "$(fields "$(grep '^bench_wrk: requests=' "$work/wrk-partner.out")" e)"
+[ "$e_created" -gt 0 ] || die "no partner order succeeded: $(grep first_other "$work/wrk-partner.out")"
+if [ $(((e_other + e_socket_errors) * 1000)) -gt "$((e_requests + e_socket_errors))" ]; then
+  cat "$work/wrk-partner.out" >&2
+  die "more than 0.1% of the partner orders were not 202"
+fi
+verify_db "$partner_db" "(e)"
+partner_rps=$(awk -v n="$e_created" -v us="$e_duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
+partner_p99_ms=$(awk -v us="$e_p99_us" 'BEGIN { printf "%.1f", us / 1000 }')
 
 # ---- (b) in-process ----------------------------------------------------------------------------
 say "(b) in-process: bench_inproc, $inproc_count recharges from $inproc_threads threads"
@@ -278,6 +323,9 @@ row "(a) HTTP latency p50 ms" "$http_p50_ms" "" ""
 row "(a) HTTP latency p99 ms" "$http_p99_ms" "<= $target_http_p99_ms" \
   "$(met "$http_p99_ms" "<=" "$target_http_p99_ms")"
 row "(a) HTTP answers not 201 / commit batch avg" "$http_bad / $http_batch_avg" "" ""
+row "(e) HTTP partner orders/s (signed, nonce, float; 202 only)" "$partner_rps" "" ""
+row "(e) HTTP partner order latency p99 ms" "$partner_p99_ms" "" ""
+row "e/a partner orders over API recharges" "$(ratio "$partner_rps" "$http_rps")" "" ""
 row "(b) in-process pipeline recharges/s ($i_threads threads)" "$i_rps" "" ""
 row "(b) in-process latency p50 / p99 ms" "$i_p50_ms / $i_p99_ms" "" ""
 row "(b) in-process commit batch avg" "$i_batch_avg" "" ""
@@ -295,8 +343,8 @@ all_met=$(awk -v a="$http_rps" -v p="$http_p99_ms" -v ad="$http_over_pg" -v bc="
   -v ta="$target_http_rps" -v tp="$target_http_p99_ms" -v tad="$target_http_over_pg" \
   -v tbc="$target_inproc_over_raw" \
   'BEGIN { print (a >= ta && p <= tp && ad >= tad && bc >= tbc) ? 1 : 0 }')
-printf 'bench: http_rps=%s http_p99_ms=%s inproc_rps=%s sqlite_raw_rps=%s pg_rps=%s\n' \
-  "$http_rps" "$http_p99_ms" "$i_rps" "$c_rps" "$pg_rps"
+printf 'bench: http_rps=%s http_p99_ms=%s partner_rps=%s inproc_rps=%s sqlite_raw_rps=%s pg_rps=%s\n' \
+  "$http_rps" "$http_p99_ms" "$partner_rps" "$i_rps" "$c_rps" "$pg_rps"
 if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$all_met" != 1 ]; then
   exit 1 # the table says which target was missed
 fi
