@@ -86,6 +86,8 @@ if [ -f tests/cli/test_cli.sh ]; then
   count_script merchant bash tests/cli/test_merchant.sh build-asan
   echo "== partner callback CLI tests (ASan+UBSan build)"
   count_script callbacks bash tests/cli/test_callbacks.sh build-asan
+  echo "== counter CLI tests (ASan+UBSan build)"
+  count_script counter bash tests/cli/test_counter.sh build-asan
 fi
 if [ -f fuzz/run.sh ]; then
   echo "== fuzz corpus replay (ASan+UBSan build)"

@@ -203,6 +203,15 @@ int cli_cmd_merchant_price(cli_context *ctx, int argc, char **argv);
 int cli_cmd_callbacks_list(cli_context *ctx, int argc, char **argv);
 int cli_cmd_callbacks_show(cli_context *ctx, int argc, char **argv);
 int cli_cmd_callbacks_retry(cli_context *ctx, int argc, char **argv);
+int cli_cmd_hall_add(cli_context *ctx, int argc, char **argv);
+int cli_cmd_hall_list(cli_context *ctx, int argc, char **argv);
+int cli_cmd_staff_add(cli_context *ctx, int argc, char **argv);
+int cli_cmd_staff_list(cli_context *ctx, int argc, char **argv);
+int cli_cmd_staff_disable(cli_context *ctx, int argc, char **argv);
+int cli_cmd_audit_list(cli_context *ctx, int argc, char **argv);
+int cli_cmd_shift_open(cli_context *ctx, int argc, char **argv);
+int cli_cmd_shift_close(cli_context *ctx, int argc, char **argv);
+int cli_cmd_shift_report(cli_context *ctx, int argc, char **argv);
 
 /* How much cli_demo_load wrote. */
 typedef struct cli_demo_counts {

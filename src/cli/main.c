@@ -229,6 +229,54 @@ static const cli_command commands[] = {
      "Usage: topup callbacks retry --id N\n"
      "topupd sends it within seconds; one that is past partners.callback_give_up_s and fails\n"
      "again is dead again. A delivered callback is never sent again.\n"},
+    {"hall", "add", cli_cmd_hall_add, "add a business hall (and its safe account)",
+     "Usage: topup hall add --id ID --name NAME --currency CUR [--address TEXT]\n"
+     "  --id ID          1-24 characters of a-z, 0-9, '_' and '-'\n"
+     "  --name NAME      display name, UTF-8, at most 96 bytes\n"
+     "  --currency CUR   the currency of its safe, its drawers and its cash, e.g. CNY\n"
+     "  --address TEXT   street address, at most 192 bytes\n"
+     "Recorded in the audit log.\n"},
+    {"hall", "list", cli_cmd_hall_list, "list business halls", "Usage: topup hall list\n"},
+    {"staff", "add", cli_cmd_staff_add, "add a teller, supervisor or admin",
+     "Usage: topup staff add --id LOGIN --name NAME --role ROLE [--hall ID]\n"
+     "                       [--password-file FILE]\n"
+     "  --id LOGIN             login name: 1-32 characters of a-z, 0-9, '.', '_' and '-'\n"
+     "  --name NAME            display name, UTF-8, at most 96 bytes\n"
+     "  --role ROLE            teller, supervisor or admin\n"
+     "  --hall ID              the hall a teller or supervisor works at (an admin needs none)\n"
+     "  --password-file FILE   read the password from the first line of FILE, which only its\n"
+     "                         owner may read (chmod 600); without it, from standard input\n"
+     "The password (8-128 bytes, not only digits) is stored as an Argon2id hash; it is never\n"
+     "taken from the command line. Recorded in the audit log.\n"},
+    {"staff", "list", cli_cmd_staff_list, "list staff (never their password hashes)",
+     "Usage: topup staff list [--hall ID]\n"},
+    {"staff", "disable", cli_cmd_staff_disable, "stop a staff member from working",
+     "Usage: topup staff disable --id LOGIN\n"
+     "A disabled staff member cannot open a shift; an open shift of theirs can still be\n"
+     "closed. Recorded in the audit log.\n"},
+    {"audit", "list", cli_cmd_audit_list, "list the counter's audit log, newest first",
+     "Usage: topup audit list [--staff LOGIN] [--hall ID] [--limit N]\n"
+     "Every staff action, and every action refused by rule, with who, where from and when.\n"
+     "  --staff LOGIN   only this staff member's\n"
+     "  --hall ID       only this hall's\n"
+     "  --limit N       at most N (1-1000, default 50)\n"},
+    {"shift", "open", cli_cmd_shift_open, "open a teller's shift with the counted float",
+     "Usage: topup shift open --staff LOGIN --float AMOUNT [--hall ID]\n"
+     "  --staff LOGIN    the teller or supervisor whose shift and drawer it is\n"
+     "  --float AMOUNT   the cash counted into the drawer, e.g. 200.00 (0 for none); it moves\n"
+     "                   from safe:HALL into drawer:HALL:LOGIN\n"
+     "  --hall ID        where the shift is (default: the staff member's hall, the only one\n"
+     "                   allowed)\n"},
+    {"shift", "close", cli_cmd_shift_close, "close a teller's shift with the counted cash",
+     "Usage: topup shift close --staff LOGIN --counted AMOUNT [--reason TEXT]\n"
+     "  --counted AMOUNT   the cash counted in the drawer\n"
+     "  --reason TEXT      why the cash is over or short (required then, at most 127 bytes)\n"
+     "The difference from what the ledger says the drawer holds goes to cash_over_short, the\n"
+     "counted cash back to the hall's safe. Prints the shift report.\n"},
+    {"shift", "report", cli_cmd_shift_report, "show a shift's report",
+     "Usage: topup shift report --id N\n"
+     "Totals per tender and per operator, and the cash expected, counted and over or short.\n"
+     "Seeing it is recorded in the audit log.\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

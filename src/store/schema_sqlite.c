@@ -412,6 +412,130 @@ static const char *const migrations[] = {
     "  msisdn TEXT NOT NULL REFERENCES portal_users(msisdn)"
     ");"
     "CREATE INDEX portal_orders_user ON portal_orders(msisdn, order_id);",
+
+    /* 8: the counter channel (business halls). A hall's id appears in its ledger accounts
+     * (safe:HALL, drawer:HALL:STAFF), so its currency is fixed with it. */
+    "CREATE TABLE halls ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  address TEXT NOT NULL DEFAULT '',"
+    "  currency TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    /* id is the login name. Only an admin may belong to no hall: a teller or supervisor acts in
+     * exactly one. Staff are disabled, never deleted, so the audit log's references hold. The
+     * password is an Argon2id string (libsodium); locked_until is set after too many wrong
+     * passwords in a row. */
+    "CREATE TABLE staff ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  hall_id TEXT REFERENCES halls(id),"
+    "  role TEXT NOT NULL CHECK (role IN ('teller', 'supervisor', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),"
+    "  failed_logins INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  CHECK (role = 'admin' OR hall_id IS NOT NULL)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX staff_hall ON staff(hall_id) WHERE hall_id IS NOT NULL;"
+    /* A staff login at /counter, kept as the SHA-256 of its cookie like the portal's. */
+    "CREATE TABLE staff_sessions ("
+    "  token_hash BLOB PRIMARY KEY,"
+    "  staff_id TEXT NOT NULL REFERENCES staff(id),"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX staff_sessions_staff ON staff_sessions(staff_id);"
+    /* Every staff action, refused ones too, written in the transaction of what it records.
+     * staff_id: who acted, or for whom the command line acted (origin names the system user
+     * then); NULL for a command-line change that is no staff member's (adding a hall) and for
+     * a login name that matches no staff (subject keeps it). Append-only: the triggers refuse
+     * any change, so history cannot be rewritten through SQL either. */
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  staff_id TEXT REFERENCES staff(id),"
+    "  hall_id TEXT REFERENCES halls(id),"
+    "  action TEXT NOT NULL CHECK (action <> ''),"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  origin TEXT NOT NULL DEFAULT ''"
+    ");"
+    "CREATE INDEX audit_log_staff ON audit_log(staff_id, id) WHERE staff_id IS NOT NULL;"
+    "CREATE INDEX audit_log_hall ON audit_log(hall_id, id) WHERE hall_id IS NOT NULL;"
+    "CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    /* A teller's shift at one hall with one cash drawer (the ledger account
+     * drawer:HALL:STAFF). Opening moves the counted float from the hall's safe into the drawer;
+     * closing records the cash expected (what the ledger says the drawer holds), the cash
+     * counted and their difference (over_short = counted - expected: + over, - short), which
+     * became the transfer over_short_transfer_id, and returns the counted cash to the safe. The
+     * partial unique index allows one open shift per staff member. */
+    "CREATE TABLE shifts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  staff_id TEXT NOT NULL REFERENCES staff(id),"
+    "  hall_id TEXT NOT NULL REFERENCES halls(id),"
+    "  drawer_account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    "  status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+    "  currency TEXT NOT NULL,"
+    "  opening_float_minor INTEGER NOT NULL CHECK (opening_float_minor >= 0),"
+    "  expected_cash_minor INTEGER,"
+    "  counted_cash_minor INTEGER CHECK (counted_cash_minor >= 0),"
+    "  over_short_minor INTEGER,"
+    "  over_short_transfer_id INTEGER REFERENCES transfers(id),"
+    "  close_reason TEXT NOT NULL DEFAULT '',"
+    "  opened_at INTEGER NOT NULL,"
+    "  closed_at INTEGER,"
+    "  CHECK ((status = 'open') = (closed_at IS NULL)),"
+    "  CHECK (status = 'open' OR (expected_cash_minor IS NOT NULL"
+    "    AND counted_cash_minor IS NOT NULL"
+    "    AND over_short_minor = counted_cash_minor - expected_cash_minor))"
+    ");"
+    "CREATE UNIQUE INDEX shifts_one_open ON shifts(staff_id) WHERE status = 'open';"
+    "CREATE INDEX shifts_hall ON shifts(hall_id, id);"
+    /* A recharge taken at a counter: the order, the shift (and so the drawer) it was taken in,
+     * who served, and how it was paid. tender: cash (tendered and change; the order's funding
+     * account is the drawer), card (the POS terminal's reference), alipay_code (the customer's
+     * payment code; the payment is a payments row of the order). The customer's ID number is
+     * kept only as a keyed hash (HMAC-SHA-256) and its last 4 characters. approved_by: the
+     * supervisor who approved an amount above the limit. invoice_title set: an invoice (发票)
+     * was asked for. receipt_print_count > 1: later prints are reprints. A reversal records
+     * who, when, why, and the shift whose drawer paid cash back; it voids the receipt. */
+    "CREATE TABLE counter_orders ("
+    "  order_id INTEGER PRIMARY KEY REFERENCES orders(id),"
+    "  shift_id INTEGER NOT NULL REFERENCES shifts(id),"
+    "  hall_id TEXT NOT NULL REFERENCES halls(id),"
+    "  staff_id TEXT NOT NULL REFERENCES staff(id),"
+    "  tender TEXT NOT NULL CHECK (tender IN ('cash', 'card', 'alipay_code')),"
+    "  tendered_minor INTEGER NOT NULL DEFAULT 0 CHECK (tendered_minor >= 0),"
+    "  change_minor INTEGER NOT NULL DEFAULT 0"
+    "    CHECK (change_minor >= 0 AND change_minor <= tendered_minor),"
+    "  pos_reference TEXT NOT NULL DEFAULT '',"
+    "  id_type TEXT NOT NULL CHECK (id_type <> ''),"
+    "  id_hash BLOB NOT NULL CHECK (length(id_hash) = 32),"
+    "  id_last4 TEXT NOT NULL CHECK (length(id_last4) BETWEEN 1 AND 4),"
+    "  approved_by TEXT REFERENCES staff(id),"
+    "  invoice_title TEXT,"
+    "  invoice_tax_id TEXT NOT NULL DEFAULT '',"
+    "  receipt_print_count INTEGER NOT NULL DEFAULT 0 CHECK (receipt_print_count >= 0),"
+    "  created_at INTEGER NOT NULL,"
+    "  reversed_at INTEGER,"
+    "  reversed_by TEXT REFERENCES staff(id),"
+    "  reversal_shift_id INTEGER REFERENCES shifts(id),"
+    "  reversal_reason TEXT NOT NULL DEFAULT '',"
+    "  CHECK (tender = 'cash' OR (tendered_minor = 0 AND change_minor = 0)),"
+    "  CHECK (tender <> 'card' OR pos_reference <> ''),"
+    "  CHECK (invoice_title IS NOT NULL OR invoice_tax_id = ''),"
+    "  CHECK ((reversed_at IS NULL) = (reversed_by IS NULL))"
+    ");"
+    "CREATE INDEX counter_orders_shift ON counter_orders(shift_id, order_id);"
+    "CREATE INDEX counter_orders_invoices ON counter_orders(created_at)"
+    "  WHERE invoice_title IS NOT NULL;",
 };
 
 const char *const *schema_sqlite_migrations(size_t *count)

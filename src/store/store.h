@@ -739,4 +739,171 @@ topup_result store_portal_orders(store *st, const char *msisdn, int64_t before_i
                                  order_row *orders /* OUT */, size_t count_max,
                                  size_t *count /* OUT */);
 
+/* ---- counter: halls, staff, audit, shifts ---- */
+
+#define HALL_ID_SIZE        25  /* 1-24 of a-z, 0-9, '_', '-': fits in drawer:HALL:STAFF */
+#define HALL_NAME_SIZE      97  /* UTF-8 */
+#define HALL_ADDRESS_SIZE   193 /* UTF-8 */
+#define STAFF_ID_SIZE       33  /* the login name: 1-32 of a-z, 0-9, '.', '_', '-' */
+#define STAFF_NAME_SIZE     97  /* UTF-8 */
+#define STAFF_ROLE_SIZE     12  /* teller, supervisor, admin */
+#define STAFF_STATUS_SIZE   12  /* active, disabled */
+#define AUDIT_ACTION_SIZE   33  /* e.g. "shift.open", "staff.disable" */
+#define AUDIT_SUBJECT_SIZE  65  /* what was acted on, e.g. "shift:12", "staff:wang" */
+#define AUDIT_DETAIL_SIZE   512 /* one human sentence or key=value list */
+#define AUDIT_ORIGIN_SIZE   64  /* "cli:USER" or the client's address */
+#define SHIFT_STATUS_SIZE   8   /* open, closed */
+#define COUNTER_TENDER_SIZE 12  /* cash, card, alipay_code */
+#define ID_TYPE_SIZE        24  /* the kind of ID document shown, e.g. resident_id */
+#define ID_HASH_SIZE        32  /* HMAC-SHA-256 of the ID number under the counter's key */
+#define ID_LAST4_SIZE       5   /* last 4 characters of the ID number, ASCII */
+#define POS_REFERENCE_SIZE  65  /* the POS terminal's reference number of a card payment */
+#define INVOICE_TITLE_SIZE  193 /* 发票抬头: a person's or a company's name, UTF-8 */
+#define INVOICE_TAX_ID_SIZE 21  /* 纳税人识别号: 15-20 characters */
+
+typedef struct hall_row {
+    char id[HALL_ID_SIZE];
+    char name[HALL_NAME_SIZE];
+    char address[HALL_ADDRESS_SIZE];
+    char currency[CURRENCY_CODE_SIZE]; /* of its safe, its drawers and its cash */
+    int64_t created_at;
+} hall_row;
+
+/* TOPUP_E_ALREADY_EXISTS for a taken id. */
+topup_result store_hall_insert(store *st, const hall_row *hall);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_hall_get(store *st, const char *id, hall_row *hall /* OUT */);
+/* In id order; fills at most count_max. */
+topup_result store_hall_list(store *st, hall_row *halls /* OUT */, size_t count_max,
+                             size_t *count /* OUT */);
+
+typedef struct staff_row {
+    char id[STAFF_ID_SIZE]; /* the login name */
+    char name[STAFF_NAME_SIZE];
+    char hall_id[HALL_ID_SIZE];             /* "" only for an admin */
+    char role[STAFF_ROLE_SIZE];             /* teller, supervisor, admin */
+    char password_hash[PASSWORD_HASH_SIZE]; /* Argon2id string */
+    char status[STAFF_STATUS_SIZE];         /* active, disabled */
+    int failed_logins;                      /* in a row, since the last success */
+    int64_t locked_until;                   /* 0 when not locked */
+    int64_t created_at;
+    int64_t updated_at;
+} staff_row;
+
+/* Inserts active staff. TOPUP_E_ALREADY_EXISTS for a taken id, TOPUP_E_NOT_FOUND for an unknown
+ * hall, TOPUP_E_INVALID_ARGUMENT for a bad role or a teller or supervisor without a hall. */
+topup_result store_staff_insert(store *st, const staff_row *staff);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_staff_get(store *st, const char *id, staff_row *staff /* OUT */);
+/* In id order, of one hall when hall_id is non-NULL; fills at most count_max. */
+topup_result store_staff_list(store *st, const char *hall_id, staff_row *staff /* OUT */,
+                              size_t count_max, size_t *count /* OUT */);
+/* Sets status (active, disabled) and updated_at; TOPUP_E_NOT_FOUND when absent. */
+topup_result store_staff_set_status(store *st, const char *id, const char *status, int64_t at);
+/* Writes password_hash, failed_logins, locked_until and updated_at. */
+topup_result store_staff_update_login(store *st, const staff_row *staff);
+
+typedef struct audit_row {
+    int64_t id; /* set by store_audit_append; only grows, so it is the pagination cursor */
+    int64_t at; /* unix seconds */
+    char staff_id[STAFF_ID_SIZE]; /* "" when no staff member acted (see migration 8) */
+    char hall_id[HALL_ID_SIZE];   /* "" when the action belongs to no hall */
+    char action[AUDIT_ACTION_SIZE];
+    char subject[AUDIT_SUBJECT_SIZE];
+    char detail[AUDIT_DETAIL_SIZE];
+    char origin[AUDIT_ORIGIN_SIZE];
+} audit_row;
+
+/* Appends an entry; the log refuses every update and delete. */
+topup_result store_audit_append(store *st, audit_row *entry /* IN, OUT: id */);
+/* Newest first with id < before_id (0 = from the newest), of one staff member and/or hall when
+ * non-NULL; fills at most count_max. */
+topup_result store_audit_list(store *st, const char *staff_id, const char *hall_id,
+                              int64_t before_id, audit_row *entries /* OUT */, size_t count_max,
+                              size_t *count /* OUT */);
+
+/* A teller's shift with its cash drawer; see migration 8. The close fields are 0 while open. */
+typedef struct shift_row {
+    int64_t id; /* set by store_shift_insert */
+    char staff_id[STAFF_ID_SIZE];
+    char hall_id[HALL_ID_SIZE];
+    int64_t drawer_account_id;
+    char status[SHIFT_STATUS_SIZE]; /* open, closed */
+    char currency[CURRENCY_CODE_SIZE];
+    int64_t opening_float_minor;    /* counted into the drawer at opening, >= 0 */
+    int64_t expected_cash_minor;    /* what the ledger said the drawer held at closing */
+    int64_t counted_cash_minor;     /* what was counted at closing, >= 0 */
+    int64_t over_short_minor;       /* counted - expected: > 0 over, < 0 short */
+    int64_t over_short_transfer_id; /* 0 when counted == expected */
+    char close_reason[REASON_SIZE]; /* why the cash was over or short */
+    int64_t opened_at;
+    int64_t closed_at; /* 0 while open */
+} shift_row;
+
+/* Inserts an open shift. TOPUP_E_ALREADY_EXISTS when the staff member has one open already. */
+topup_result store_shift_insert(store *st, shift_row *shift /* IN, OUT: id */);
+/* TOPUP_E_NOT_FOUND when absent. */
+topup_result store_shift_get(store *st, int64_t id, shift_row *shift /* OUT */);
+/* The staff member's open shift; TOPUP_E_NOT_FOUND when none is open. */
+topup_result store_shift_open_get(store *st, const char *staff_id, shift_row *shift /* OUT */);
+/* Closes an open shift with expected, counted, over_short, over_short_transfer_id,
+ * close_reason and closed_at; TOPUP_E_NOT_FOUND when it is not open. */
+topup_result store_shift_close(store *st, const shift_row *shift);
+/* Newest first with id < before_id (0 = from the newest), of one hall and/or staff member when
+ * non-NULL; fills at most count_max. */
+topup_result store_shifts_list(store *st, const char *hall_id, const char *staff_id,
+                               int64_t before_id, shift_row *shifts /* OUT */, size_t count_max,
+                               size_t *count /* OUT */);
+
+/* A recharge taken at a counter; see migration 8 for what each field records. */
+typedef struct counter_order_row {
+    int64_t order_id;
+    int64_t shift_id;
+    char hall_id[HALL_ID_SIZE];
+    char staff_id[STAFF_ID_SIZE];           /* who served */
+    char tender[COUNTER_TENDER_SIZE];       /* cash, card, alipay_code */
+    int64_t tendered_minor;                 /* cash handed over (0 for other tenders) */
+    int64_t change_minor;                   /* cash given back (0 for other tenders) */
+    char pos_reference[POS_REFERENCE_SIZE]; /* card: the terminal's reference */
+    char id_type[ID_TYPE_SIZE];
+    uint8_t id_hash[ID_HASH_SIZE];
+    char id_last4[ID_LAST4_SIZE];
+    char approved_by[STAFF_ID_SIZE];          /* "" when no approval was needed */
+    char invoice_title[INVOICE_TITLE_SIZE];   /* "" when no invoice was asked for */
+    char invoice_tax_id[INVOICE_TAX_ID_SIZE]; /* "" for a person */
+    int receipt_print_count;                  /* prints so far; > 1 means reprinted */
+    int64_t created_at;
+    int64_t reversed_at;             /* 0 unless reversed */
+    char reversed_by[STAFF_ID_SIZE]; /* the supervisor who reversed it */
+    int64_t reversal_shift_id;       /* the shift whose drawer paid cash back */
+    char reversal_reason[REASON_SIZE];
+} counter_order_row;
+
+/* TOPUP_E_ALREADY_EXISTS when the order is already a counter order; TOPUP_E_NOT_FOUND when the
+ * order, shift, hall or staff does not exist; TOPUP_E_INVALID_ARGUMENT for fields that do not go
+ * together (change above tendered, a card without its reference, ...). */
+topup_result store_counter_order_insert(store *st, const counter_order_row *row);
+/* TOPUP_E_NOT_FOUND when the order was not taken at a counter. */
+topup_result store_counter_order_get(store *st, int64_t order_id, counter_order_row *row /* OUT */);
+
+typedef enum shift_total_by {
+    SHIFT_TOTAL_BY_TENDER,  /* key: cash, card, alipay_code */
+    SHIFT_TOTAL_BY_OPERATOR /* key: the operator of the recharged number */
+} shift_total_by;
+
+/* One line of a shift report. An order counts as taken once its money was (status paid,
+ * submitted, unknown or succeeded) and it was not reversed; reversed orders count apart. */
+typedef struct shift_total_row {
+    char key[CATALOG_ID_SIZE];
+    int64_t order_count;    /* taken, not reversed */
+    int64_t amount_minor;   /* their prices */
+    int64_t reversed_count; /* reversed */
+    int64_t reversed_minor; /* their prices */
+} shift_total_row;
+
+/* The shift's counter orders summed per key, in key order; fills at most count_max. */
+topup_result store_shift_totals(store *st, int64_t shift_id, shift_total_by by,
+                                shift_total_row *rows /* OUT */, size_t count_max,
+                                size_t *count /* OUT */);
+
 #endif

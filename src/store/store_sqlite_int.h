@@ -11,7 +11,7 @@
 
 #define STORE_ERRMSG_SIZE          256
 #define STORE_CORE_STATEMENTS_MAX  64 /* store_sqlite.c's statement_id values */
-#define STORE_EXTRA_STATEMENTS_MAX 128 /* slots for the other files' statements */
+#define STORE_EXTRA_STATEMENTS_MAX 160 /* slots for the other files' statements */
 
 /* One connection. Used by one thread at a time; nothing here is locked. */
 struct store {
