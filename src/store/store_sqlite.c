@@ -1935,6 +1935,19 @@ void store_sqlite_column_copy(sqlite3_stmt *s, int column, char *out, size_t out
     column_copy(s, column, out, out_size);
 }
 
+void store_sqlite_bind_text(sqlite3_stmt *s, int index, const char *text)
+{
+    bind_text(s, index, text);
+}
+
+topup_result store_sqlite_changed_one(store *st, sqlite3_stmt *s, const char *what)
+{
+    topup_result r = step_done(st, s);
+    if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)
+        return refuse(st, TOPUP_E_NOT_FOUND, "no such %s", what);
+    return r;
+}
+
 bool store_sqlite_text_fits(const char *text, size_t size)
 {
     return text_fits(text, size);

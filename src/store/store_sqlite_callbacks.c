@@ -58,22 +58,13 @@ static const char *sql_of(slot id)
     }
 }
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql_of(id));                               \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
-
-static void bind_text(sqlite3_stmt *s, int index, const char *text)
-{
-    sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
-}
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql_of(id))
 
 /* Binds text, or NULL when text is NULL (the list filters' "any"). */
 static void bind_text_or_null(sqlite3_stmt *s, int index, const char *text)
 {
     if (text)
-        bind_text(s, index, text);
+        store_sqlite_bind_text(s, index, text);
     else
         sqlite3_bind_null(s, index);
 }
@@ -132,9 +123,9 @@ topup_result store_callback_insert(store *st, callback_row *c)
         c->next_attempt_at = c->created_at;
     STATEMENT_OR_RETURN(s, st, C_INSERT);
     sqlite3_bind_int64(s, 1, c->order_id);
-    bind_text(s, 2, c->merchant_id);
-    bind_text(s, 3, c->url);
-    bind_text(s, 4, c->body);
+    store_sqlite_bind_text(s, 2, c->merchant_id);
+    store_sqlite_bind_text(s, 3, c->url);
+    store_sqlite_bind_text(s, 4, c->body);
     sqlite3_bind_int64(s, 5, c->next_attempt_at);
     sqlite3_bind_int64(s, 6, c->created_at);
     topup_result r = store_sqlite_step_done(st, s);
@@ -156,10 +147,10 @@ topup_result store_callback_update(store *st, const callback_row *c)
                                    "the callback update has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, C_UPDATE);
     sqlite3_bind_int64(s, 1, c->id);
-    bind_text(s, 2, c->status);
+    store_sqlite_bind_text(s, 2, c->status);
     sqlite3_bind_int(s, 3, c->attempt_count);
     sqlite3_bind_int64(s, 4, c->next_attempt_at);
-    bind_text(s, 5, c->last_error);
+    store_sqlite_bind_text(s, 5, c->last_error);
     sqlite3_bind_int64(s, 6, c->updated_at);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)
@@ -208,7 +199,7 @@ topup_result store_callback_attempt_insert(store *st, callback_attempt_row *a)
     sqlite3_bind_int64(s, 1, a->callback_id);
     sqlite3_bind_int64(s, 2, a->attempted_at);
     sqlite3_bind_int(s, 3, a->http_status);
-    bind_text(s, 4, a->error);
+    store_sqlite_bind_text(s, 4, a->error);
     sqlite3_bind_int64(s, 5, a->duration_ms);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK)

@@ -122,22 +122,13 @@ static const char *sql_of(slot id)
     }
 }
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql_of(id));                               \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
-
-static void bind_text(sqlite3_stmt *s, int index, const char *text)
-{
-    sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
-}
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql_of(id))
 
 /* "" (none) and NULL both become SQL NULL: see the file comment. */
 static void bind_text_or_null(sqlite3_stmt *s, int index, const char *text)
 {
     if (text && text[0])
-        bind_text(s, index, text);
+        store_sqlite_bind_text(s, index, text);
     else
         sqlite3_bind_null(s, index);
 }
@@ -155,15 +146,6 @@ static void bind_id_or_null(sqlite3_stmt *s, int index, int64_t id)
 static bool optional_fits(const char *text, size_t size)
 {
     return strnlen(text, size) < size;
-}
-
-/* A change that must hit exactly one row: TOPUP_E_NOT_FOUND when it hit none. */
-static topup_result changed_one(store *st, sqlite3_stmt *s, const char *what)
-{
-    topup_result r = store_sqlite_step_done(st, s);
-    if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)
-        return store_sqlite_refuse(st, TOPUP_E_NOT_FOUND, "no such %s", what);
-    return r;
 }
 
 /* ---- halls ---- */
@@ -188,10 +170,10 @@ topup_result store_hall_insert(store *st, const hall_row *hall)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "a hall needs an id, a name and a currency");
     STATEMENT_OR_RETURN(s, st, H_INSERT);
-    bind_text(s, 1, hall->id);
-    bind_text(s, 2, hall->name);
-    bind_text(s, 3, hall->address);
-    bind_text(s, 4, hall->currency);
+    store_sqlite_bind_text(s, 1, hall->id);
+    store_sqlite_bind_text(s, 2, hall->name);
+    store_sqlite_bind_text(s, 3, hall->address);
+    store_sqlite_bind_text(s, 4, hall->currency);
     sqlite3_bind_int64(s, 5, hall->created_at);
     return store_sqlite_step_done(st, s);
 }
@@ -199,7 +181,7 @@ topup_result store_hall_insert(store *st, const hall_row *hall)
 topup_result store_hall_get(store *st, const char *id, hall_row *hall)
 {
     STATEMENT_OR_RETURN(s, st, H_GET);
-    bind_text(s, 1, id);
+    store_sqlite_bind_text(s, 1, id);
     return store_sqlite_one(st, s, read_hall, hall);
 }
 
@@ -238,11 +220,11 @@ topup_result store_staff_insert(store *st, const staff_row *staff)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "staff need an id, a name, a role and a password hash");
     STATEMENT_OR_RETURN(s, st, STAFF_INSERT);
-    bind_text(s, 1, staff->id);
-    bind_text(s, 2, staff->name);
+    store_sqlite_bind_text(s, 1, staff->id);
+    store_sqlite_bind_text(s, 2, staff->name);
     bind_text_or_null(s, 3, staff->hall_id);
-    bind_text(s, 4, staff->role);
-    bind_text(s, 5, staff->password_hash);
+    store_sqlite_bind_text(s, 4, staff->role);
+    store_sqlite_bind_text(s, 5, staff->password_hash);
     sqlite3_bind_int64(s, 6, staff->created_at);
     return store_sqlite_step_done(st, s);
 }
@@ -250,7 +232,7 @@ topup_result store_staff_insert(store *st, const staff_row *staff)
 topup_result store_staff_get(store *st, const char *id, staff_row *staff)
 {
     STATEMENT_OR_RETURN(s, st, STAFF_GET);
-    bind_text(s, 1, id);
+    store_sqlite_bind_text(s, 1, id);
     return store_sqlite_one(st, s, read_staff, staff);
 }
 
@@ -266,10 +248,10 @@ topup_result store_staff_list(store *st, const char *hall_id, staff_row *staff, 
 topup_result store_staff_set_status(store *st, const char *id, const char *status, int64_t at)
 {
     STATEMENT_OR_RETURN(s, st, STAFF_STATUS);
-    bind_text(s, 1, id);
-    bind_text(s, 2, status);
+    store_sqlite_bind_text(s, 1, id);
+    store_sqlite_bind_text(s, 2, status);
     sqlite3_bind_int64(s, 3, at);
-    return changed_one(st, s, "staff member");
+    return store_sqlite_changed_one(st, s, "staff member");
 }
 
 topup_result store_staff_update_login(store *st, const staff_row *staff)
@@ -277,12 +259,12 @@ topup_result store_staff_update_login(store *st, const staff_row *staff)
     if (!store_sqlite_text_fits(staff->password_hash, sizeof staff->password_hash))
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT, "a password hash is required");
     STATEMENT_OR_RETURN(s, st, STAFF_LOGIN);
-    bind_text(s, 1, staff->id);
-    bind_text(s, 2, staff->password_hash);
+    store_sqlite_bind_text(s, 1, staff->id);
+    store_sqlite_bind_text(s, 2, staff->password_hash);
     sqlite3_bind_int(s, 3, staff->failed_logins);
     sqlite3_bind_int64(s, 4, staff->locked_until);
     sqlite3_bind_int64(s, 5, staff->updated_at);
-    return changed_one(st, s, "staff member");
+    return store_sqlite_changed_one(st, s, "staff member");
 }
 
 /* ---- audit log ---- */
@@ -315,10 +297,10 @@ topup_result store_audit_append(store *st, audit_row *entry)
     sqlite3_bind_int64(s, 1, entry->at);
     bind_text_or_null(s, 2, entry->staff_id);
     bind_text_or_null(s, 3, entry->hall_id);
-    bind_text(s, 4, entry->action);
-    bind_text(s, 5, entry->subject);
-    bind_text(s, 6, entry->detail);
-    bind_text(s, 7, entry->origin);
+    store_sqlite_bind_text(s, 4, entry->action);
+    store_sqlite_bind_text(s, 5, entry->subject);
+    store_sqlite_bind_text(s, 6, entry->detail);
+    store_sqlite_bind_text(s, 7, entry->origin);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK)
         entry->id = sqlite3_last_insert_rowid(st->db);
@@ -367,10 +349,10 @@ topup_result store_shift_insert(store *st, shift_row *shift)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "a shift needs staff, a hall, a drawer and a currency");
     STATEMENT_OR_RETURN(s, st, SH_INSERT);
-    bind_text(s, 1, shift->staff_id);
-    bind_text(s, 2, shift->hall_id);
+    store_sqlite_bind_text(s, 1, shift->staff_id);
+    store_sqlite_bind_text(s, 2, shift->hall_id);
     sqlite3_bind_int64(s, 3, shift->drawer_account_id);
-    bind_text(s, 4, shift->currency);
+    store_sqlite_bind_text(s, 4, shift->currency);
     sqlite3_bind_int64(s, 5, shift->opening_float_minor);
     sqlite3_bind_int64(s, 6, shift->opened_at);
     topup_result r = store_sqlite_step_done(st, s);
@@ -393,7 +375,7 @@ topup_result store_shift_get(store *st, int64_t id, shift_row *shift)
 topup_result store_shift_open_get(store *st, const char *staff_id, shift_row *shift)
 {
     STATEMENT_OR_RETURN(s, st, SH_OPEN_GET);
-    bind_text(s, 1, staff_id);
+    store_sqlite_bind_text(s, 1, staff_id);
     return store_sqlite_one(st, s, read_shift, shift);
 }
 
@@ -407,9 +389,9 @@ topup_result store_shift_close(store *st, const shift_row *shift)
     sqlite3_bind_int64(s, 3, shift->counted_cash_minor);
     sqlite3_bind_int64(s, 4, shift->over_short_minor);
     bind_id_or_null(s, 5, shift->over_short_transfer_id);
-    bind_text(s, 6, shift->close_reason);
+    store_sqlite_bind_text(s, 6, shift->close_reason);
     sqlite3_bind_int64(s, 7, shift->closed_at);
-    return changed_one(st, s, "open shift");
+    return store_sqlite_changed_one(st, s, "open shift");
 }
 
 topup_result store_shifts_list(store *st, const char *hall_id, const char *staff_id,
@@ -476,24 +458,24 @@ topup_result store_counter_order_insert(store *st, const counter_order_row *row)
     STATEMENT_OR_RETURN(s, st, CO_INSERT);
     sqlite3_bind_int64(s, 1, row->order_id);
     sqlite3_bind_int64(s, 2, row->shift_id);
-    bind_text(s, 3, row->hall_id);
-    bind_text(s, 4, row->staff_id);
-    bind_text(s, 5, row->tender);
+    store_sqlite_bind_text(s, 3, row->hall_id);
+    store_sqlite_bind_text(s, 4, row->staff_id);
+    store_sqlite_bind_text(s, 5, row->tender);
     sqlite3_bind_int64(s, 6, row->tendered_minor);
     sqlite3_bind_int64(s, 7, row->change_minor);
-    bind_text(s, 8, row->pos_reference);
-    bind_text(s, 9, row->id_type);
+    store_sqlite_bind_text(s, 8, row->pos_reference);
+    store_sqlite_bind_text(s, 9, row->id_type);
     sqlite3_bind_blob(s, 10, row->id_hash, ID_HASH_SIZE, SQLITE_STATIC);
-    bind_text(s, 11, row->id_last4);
+    store_sqlite_bind_text(s, 11, row->id_last4);
     bind_text_or_null(s, 12, row->approved_by);
     bind_text_or_null(s, 13, row->invoice_title);
-    bind_text(s, 14, row->invoice_tax_id);
+    store_sqlite_bind_text(s, 14, row->invoice_tax_id);
     sqlite3_bind_int(s, 15, row->receipt_print_count);
     sqlite3_bind_int64(s, 16, row->created_at);
     bind_id_or_null(s, 17, row->reversed_at);
     bind_text_or_null(s, 18, row->reversed_by);
     bind_id_or_null(s, 19, row->reversal_shift_id);
-    bind_text(s, 20, row->reversal_reason);
+    store_sqlite_bind_text(s, 20, row->reversal_reason);
     return store_sqlite_step_done(st, s);
 }
 

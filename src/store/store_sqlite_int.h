@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 #define STORE_ERRMSG_SIZE          256
-#define STORE_CORE_STATEMENTS_MAX  64 /* store_sqlite.c's statement_id values */
+#define STORE_CORE_STATEMENTS_MAX  64  /* store_sqlite.c's statement_id values */
 #define STORE_EXTRA_STATEMENTS_MAX 160 /* slots for the other files' statements */
 
 /* One connection. Used by one thread at a time; nothing here is locked. */
@@ -26,6 +26,21 @@ struct store {
 /* The statement of slot (each file owns a range of slots), prepared from sql on first use and
  * kept until store_close; NULL (errmsg set) when it does not compile. */
 sqlite3_stmt *store_sqlite_prepared(store *st, size_t slot, const char *sql);
+
+/* Declares s as the statement of slot id, prepared from sql on first use, or returns the failure
+ * from the calling function when it does not compile. Each file gives its own slots' SQL. */
+#define STORE_STATEMENT_OR_RETURN(s, st, id, sql)                                                  \
+    sqlite3_stmt *s = store_sqlite_prepared((st), (id), (sql));                                    \
+    if (!s) {                                                                                      \
+        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
+    }
+
+/* Binds text for the statement's next step (the caller keeps it alive until then). */
+void store_sqlite_bind_text(sqlite3_stmt *s, int index, const char *text);
+
+/* Steps a change that must hit exactly one row: TOPUP_E_NOT_FOUND ("no such WHAT") when it hit
+ * none. Finishes s. */
+topup_result store_sqlite_changed_one(store *st, sqlite3_stmt *s, const char *what);
 
 /* Maps a failed SQLite call to a topup_result and records the message. */
 topup_result store_sqlite_fail(store *st, int rc);

@@ -45,16 +45,7 @@ static const char *sql_of(slot id)
     }
 }
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql_of(id));                               \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
-
-static void bind_text(sqlite3_stmt *s, int index, const char *text)
-{
-    sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
-}
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql_of(id))
 
 static void read_merchant(sqlite3_stmt *s, void *out)
 {
@@ -81,12 +72,12 @@ topup_result store_merchant_insert(store *st, const merchant_row *m)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "the merchant has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, M_INSERT);
-    bind_text(s, 1, m->id);
-    bind_text(s, 2, m->name);
-    bind_text(s, 3, m->secret);
-    bind_text(s, 4, m->currency);
+    store_sqlite_bind_text(s, 1, m->id);
+    store_sqlite_bind_text(s, 2, m->name);
+    store_sqlite_bind_text(s, 3, m->secret);
+    store_sqlite_bind_text(s, 4, m->currency);
     sqlite3_bind_int64(s, 5, m->float_account_id);
-    bind_text(s, 6, m->allowed_ips);
+    store_sqlite_bind_text(s, 6, m->allowed_ips);
     sqlite3_bind_int64(s, 7, m->created_at);
     return store_sqlite_step_done(st, s);
 }
@@ -94,7 +85,7 @@ topup_result store_merchant_insert(store *st, const merchant_row *m)
 topup_result store_merchant_get(store *st, const char *id, merchant_row *m)
 {
     STATEMENT_OR_RETURN(s, st, M_GET);
-    bind_text(s, 1, id);
+    store_sqlite_bind_text(s, 1, id);
     return store_sqlite_one(st, s, read_merchant, m);
 }
 
@@ -103,15 +94,14 @@ topup_result store_merchant_list(store *st, merchant_row *merchants, size_t coun
 {
     STATEMENT_OR_RETURN(s, st, M_LIST);
     sqlite3_bind_int64(s, 1, (int64_t)count_max);
-    return store_sqlite_many(st, s, read_merchant, merchants, sizeof *merchants, count_max,
-                             count);
+    return store_sqlite_many(st, s, read_merchant, merchants, sizeof *merchants, count_max, count);
 }
 
 topup_result store_merchant_set_status(store *st, const char *id, const char *status)
 {
     STATEMENT_OR_RETURN(s, st, M_STATUS);
-    bind_text(s, 1, id);
-    bind_text(s, 2, status);
+    store_sqlite_bind_text(s, 1, id);
+    store_sqlite_bind_text(s, 2, status);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)
         return store_sqlite_refuse(st, TOPUP_E_NOT_FOUND, "no merchant %s", id);
@@ -122,8 +112,8 @@ topup_result store_merchant_price_set(store *st, const char *id, const char *tar
                                       int64_t basis_points)
 {
     STATEMENT_OR_RETURN(s, st, M_PRICE_SET);
-    bind_text(s, 1, id);
-    bind_text(s, 2, target);
+    store_sqlite_bind_text(s, 1, id);
+    store_sqlite_bind_text(s, 2, target);
     sqlite3_bind_int64(s, 3, basis_points);
     return store_sqlite_step_done(st, s);
 }
@@ -137,7 +127,7 @@ topup_result store_merchant_price_get(store *st, const char *id, const char *tar
                                       int64_t *basis_points)
 {
     STATEMENT_OR_RETURN(s, st, M_PRICE_GET);
-    bind_text(s, 1, id);
-    bind_text(s, 2, target);
+    store_sqlite_bind_text(s, 1, id);
+    store_sqlite_bind_text(s, 2, target);
     return store_sqlite_one(st, s, read_basis_points, basis_points);
 }

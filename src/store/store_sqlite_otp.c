@@ -31,11 +31,7 @@ static const char *sql_of(slot id)
     }
 }
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql_of(id));                               \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql_of(id))
 
 topup_result store_otp_insert(store *st, otp_row *otp)
 {

@@ -66,16 +66,7 @@ static const char *sql_of(slot id)
     }
 }
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql_of(id));                               \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
-
-static void bind_text(sqlite3_stmt *s, int index, const char *text)
-{
-    sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
-}
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql_of(id))
 
 static void outbox_from_row(sqlite3_stmt *s, void *out)
 {
@@ -100,7 +91,7 @@ static void outbox_from_row(sqlite3_stmt *s, void *out)
 
 static bool outbox_valid(const outbox_row *m)
 {
-    static const char *const statuses[] = {"queued", "sending",     "sent",
+    static const char *const statuses[] = {"queued",    "sending",     "sent",
                                            "delivered", "undelivered", "dead"};
     bool status_ok = false;
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
@@ -118,10 +109,10 @@ topup_result store_outbox_insert(store *st, outbox_row *m)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "the SMS has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, O_INSERT);
-    bind_text(s, 1, m->event);
-    bind_text(s, 2, m->msisdn);
-    bind_text(s, 3, m->lang);
-    bind_text(s, 4, m->facts);
+    store_sqlite_bind_text(s, 1, m->event);
+    store_sqlite_bind_text(s, 2, m->msisdn);
+    store_sqlite_bind_text(s, 3, m->lang);
+    store_sqlite_bind_text(s, 4, m->facts);
     sqlite3_bind_int64(s, 5, m->order_id);
     sqlite3_bind_int64(s, 6, m->created_at);
     topup_result r = store_sqlite_step_done(st, s);
@@ -139,15 +130,15 @@ topup_result store_outbox_update(store *st, const outbox_row *m)
                                    "the SMS has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, O_UPDATE);
     sqlite3_bind_int64(s, 1, m->id);
-    bind_text(s, 2, m->status);
+    store_sqlite_bind_text(s, 2, m->status);
     sqlite3_bind_int(s, 3, m->attempt_count);
     sqlite3_bind_int64(s, 4, m->next_attempt_at);
-    bind_text(s, 5, m->smsc_id);
-    bind_text(s, 6, m->last_error);
-    bind_text(s, 7, m->receipt_stat);
+    store_sqlite_bind_text(s, 5, m->smsc_id);
+    store_sqlite_bind_text(s, 6, m->last_error);
+    store_sqlite_bind_text(s, 7, m->receipt_stat);
     sqlite3_bind_int64(s, 8, m->receipt_at);
     sqlite3_bind_int64(s, 9, m->updated_at);
-    bind_text(s, 10, m->facts);
+    store_sqlite_bind_text(s, 10, m->facts);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)
         return store_sqlite_refuse(st, TOPUP_E_NOT_FOUND, "no SMS %lld", (long long)m->id);
@@ -169,7 +160,7 @@ topup_result store_outbox_get(store *st, int64_t id, outbox_row *m)
 topup_result store_outbox_by_smsc_id(store *st, const char *smsc_id, outbox_row *m)
 {
     STATEMENT_OR_RETURN(s, st, O_BY_SMSC);
-    bind_text(s, 1, smsc_id);
+    store_sqlite_bind_text(s, 1, smsc_id);
     return outbox_one(st, s, m);
 }
 
@@ -198,7 +189,7 @@ topup_result store_outbox_list(store *st, const char *status, int64_t before_id,
     sqlite3_bind_int64(s, 1, before_id > 0 ? before_id : INT64_MAX);
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
     if (status)
-        bind_text(s, 3, status);
+        store_sqlite_bind_text(s, 3, status);
     return outbox_many(st, s, messages, count_max, count);
 }
 
@@ -207,7 +198,7 @@ topup_result store_outbox_counts(store *st, const char *const *statuses, size_t 
 {
     for (size_t i = 0; i < status_count; i++) {
         STATEMENT_OR_RETURN(s, st, O_COUNT);
-        bind_text(s, 1, statuses[i]);
+        store_sqlite_bind_text(s, 1, statuses[i]);
         int rc = sqlite3_step(s);
         counts[i] = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
         store_sqlite_finish(s);

@@ -88,16 +88,7 @@ static const char *sql_of(slot id)
     }
 }
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql_of(id));                               \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
-
-static void bind_text(sqlite3_stmt *s, int index, const char *text)
-{
-    sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
-}
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql_of(id))
 
 /* ---- nonces ---- */
 
@@ -105,8 +96,8 @@ topup_result store_partner_nonce_use(store *st, const char *merchant_id, const c
                                      int64_t at)
 {
     STATEMENT_OR_RETURN(s, st, P_NONCE_USE);
-    bind_text(s, 1, merchant_id);
-    bind_text(s, 2, nonce);
+    store_sqlite_bind_text(s, 1, merchant_id);
+    store_sqlite_bind_text(s, 2, nonce);
     sqlite3_bind_int64(s, 3, at);
     return store_sqlite_step_done(st, s);
 }
@@ -144,10 +135,10 @@ topup_result store_partner_order_insert(store *st, const partner_order_row *row)
                                    "a partner order needs its order, merchant and order id");
     STATEMENT_OR_RETURN(s, st, P_ORDER_INSERT);
     sqlite3_bind_int64(s, 1, row->order_id);
-    bind_text(s, 2, row->merchant_id);
-    bind_text(s, 3, row->merchant_order_id);
+    store_sqlite_bind_text(s, 2, row->merchant_id);
+    store_sqlite_bind_text(s, 3, row->merchant_order_id);
     sqlite3_bind_blob(s, 4, row->request_hash, REQUEST_HASH_SIZE, SQLITE_STATIC);
-    bind_text(s, 5, row->callback_url);
+    store_sqlite_bind_text(s, 5, row->callback_url);
     return store_sqlite_step_done(st, s);
 }
 
@@ -155,8 +146,8 @@ topup_result store_partner_order_find(store *st, const char *merchant_id,
                                       const char *merchant_order_id, partner_order_row *row)
 {
     STATEMENT_OR_RETURN(s, st, P_ORDER_FIND);
-    bind_text(s, 1, merchant_id);
-    bind_text(s, 2, merchant_order_id);
+    store_sqlite_bind_text(s, 1, merchant_id);
+    store_sqlite_bind_text(s, 2, merchant_order_id);
     return store_sqlite_one(st, s, read_partner_order, row);
 }
 
@@ -238,9 +229,9 @@ topup_result store_operator_endpoint_set(store *st, const operator_endpoint_row 
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "an operator endpoint needs a URL and a secret");
     STATEMENT_OR_RETURN(s, st, P_ENDPOINT_SET);
-    bind_text(s, 1, e->operator_id);
-    bind_text(s, 2, e->url);
-    bind_text(s, 3, e->secret);
+    store_sqlite_bind_text(s, 1, e->operator_id);
+    store_sqlite_bind_text(s, 2, e->url);
+    store_sqlite_bind_text(s, 3, e->secret);
     sqlite3_bind_int(s, 4, e->timeout_ms);
     return store_sqlite_step_done(st, s);
 }
@@ -249,7 +240,7 @@ topup_result store_operator_endpoint_get(store *st, const char *operator_id,
                                          operator_endpoint_row *endpoint)
 {
     STATEMENT_OR_RETURN(s, st, P_ENDPOINT_GET);
-    bind_text(s, 1, operator_id);
+    store_sqlite_bind_text(s, 1, operator_id);
     return store_sqlite_one(st, s, read_endpoint, endpoint);
 }
 
@@ -272,18 +263,18 @@ static void read_job(sqlite3_stmt *s, void *out)
 
 static void bind_job(sqlite3_stmt *s, const connector_job_row *job)
 {
-    bind_text(s, 3, job->status);
-    bind_text(s, 4, job->operator_order_id);
+    store_sqlite_bind_text(s, 3, job->status);
+    store_sqlite_bind_text(s, 4, job->operator_order_id);
     sqlite3_bind_int(s, 5, job->attempt_count);
     sqlite3_bind_int64(s, 6, job->next_attempt_at);
-    bind_text(s, 7, job->last_error);
+    store_sqlite_bind_text(s, 7, job->last_error);
 }
 
 topup_result store_connector_job_insert(store *st, const connector_job_row *job)
 {
     STATEMENT_OR_RETURN(s, st, P_JOB_INSERT);
     sqlite3_bind_int64(s, 1, job->order_id);
-    bind_text(s, 2, job->operator_id);
+    store_sqlite_bind_text(s, 2, job->operator_id);
     bind_job(s, job);
     sqlite3_bind_int64(s, 8, job->created_at);
     sqlite3_bind_int64(s, 9, job->updated_at);
@@ -294,11 +285,11 @@ topup_result store_connector_job_update(store *st, const connector_job_row *job)
 {
     STATEMENT_OR_RETURN(s, st, P_JOB_UPDATE);
     sqlite3_bind_int64(s, 1, job->order_id);
-    bind_text(s, 2, job->status);
-    bind_text(s, 3, job->operator_order_id);
+    store_sqlite_bind_text(s, 2, job->status);
+    store_sqlite_bind_text(s, 3, job->operator_order_id);
     sqlite3_bind_int(s, 4, job->attempt_count);
     sqlite3_bind_int64(s, 5, job->next_attempt_at);
-    bind_text(s, 6, job->last_error);
+    store_sqlite_bind_text(s, 6, job->last_error);
     sqlite3_bind_int64(s, 7, job->updated_at);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)

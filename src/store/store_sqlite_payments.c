@@ -40,11 +40,12 @@ _Static_assert(SLOT_COUNT <= 32, "the payment statements overlap the outbox slot
 #define SELECT_PAYMENT "SELECT " PAYMENT_COLUMNS " FROM payments p "
 
 static const char *const sql[SLOT_COUNT] = {
-    [P_INSERT] = "INSERT INTO payments(order_id, provider, method, out_trade_no, trade_no,"
-                 " provider_ref, amount_minor, currency, status, pay_url, paid_minor, expires_at,"
-                 " paid_at, next_check_at, check_count, created_at, updated_at, validity_days, sms_lang)"
-                 " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                 " nullif(?13, 0), nullif(?14, 0), ?15, ?16, ?17, ?18, ?19)",
+    [P_INSERT] =
+        "INSERT INTO payments(order_id, provider, method, out_trade_no, trade_no,"
+        " provider_ref, amount_minor, currency, status, pay_url, paid_minor, expires_at,"
+        " paid_at, next_check_at, check_count, created_at, updated_at, validity_days, sms_lang)"
+        " VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+        " nullif(?13, 0), nullif(?14, 0), ?15, ?16, ?17, ?18, ?19)",
     [P_UPDATE] = "UPDATE payments SET trade_no = nullif(?2, ''), provider_ref = ?3, status = ?4,"
                  " pay_url = ?5, paid_minor = ?6, paid_at = nullif(?7, 0),"
                  " next_check_at = nullif(?8, 0), check_count = ?9, updated_at = ?10"
@@ -82,16 +83,7 @@ static const char *const sql[SLOT_COUNT] = {
                " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql[(id)]);                                \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
-
-static void bind_text(sqlite3_stmt *s, int index, const char *text)
-{
-    sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
-}
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql[(id)])
 
 static int64_t cursor(int64_t before_id)
 {
@@ -145,8 +137,8 @@ static bool payment_valid(const payment_row *p)
            strnlen(p->trade_no, sizeof p->trade_no) < sizeof p->trade_no &&
            strnlen(p->provider_ref, sizeof p->provider_ref) < sizeof p->provider_ref &&
            strnlen(p->pay_url, sizeof p->pay_url) < sizeof p->pay_url && p->amount_minor > 0 &&
-           p->validity_days >= 0 && p->paid_minor >= 0 && store_sqlite_currency_valid(p->currency) &&
-           status_valid(p->status, payment_statuses);
+           p->validity_days >= 0 && p->paid_minor >= 0 &&
+           store_sqlite_currency_valid(p->currency) && status_valid(p->status, payment_statuses);
 }
 
 topup_result store_payment_insert(store *st, payment_row *p)
@@ -156,15 +148,15 @@ topup_result store_payment_insert(store *st, payment_row *p)
                                    "the payment has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, P_INSERT);
     sqlite3_bind_int64(s, 1, p->order_id);
-    bind_text(s, 2, p->provider);
-    bind_text(s, 3, p->method);
-    bind_text(s, 4, p->out_trade_no);
-    bind_text(s, 5, p->trade_no);
-    bind_text(s, 6, p->provider_ref);
+    store_sqlite_bind_text(s, 2, p->provider);
+    store_sqlite_bind_text(s, 3, p->method);
+    store_sqlite_bind_text(s, 4, p->out_trade_no);
+    store_sqlite_bind_text(s, 5, p->trade_no);
+    store_sqlite_bind_text(s, 6, p->provider_ref);
     sqlite3_bind_int64(s, 7, p->amount_minor);
-    bind_text(s, 8, p->currency);
-    bind_text(s, 9, p->status);
-    bind_text(s, 10, p->pay_url);
+    store_sqlite_bind_text(s, 8, p->currency);
+    store_sqlite_bind_text(s, 9, p->status);
+    store_sqlite_bind_text(s, 10, p->pay_url);
     sqlite3_bind_int64(s, 11, p->paid_minor);
     sqlite3_bind_int64(s, 12, p->expires_at);
     sqlite3_bind_int64(s, 13, p->paid_at);
@@ -173,7 +165,7 @@ topup_result store_payment_insert(store *st, payment_row *p)
     sqlite3_bind_int64(s, 16, p->created_at);
     sqlite3_bind_int64(s, 17, p->updated_at);
     sqlite3_bind_int(s, 18, p->validity_days);
-    bind_text(s, 19, p->sms_lang);
+    store_sqlite_bind_text(s, 19, p->sms_lang);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK)
         p->id = sqlite3_last_insert_rowid(st->db);
@@ -187,10 +179,10 @@ topup_result store_payment_update(store *st, const payment_row *p)
                                    "the payment has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, P_UPDATE);
     sqlite3_bind_int64(s, 1, p->id);
-    bind_text(s, 2, p->trade_no);
-    bind_text(s, 3, p->provider_ref);
-    bind_text(s, 4, p->status);
-    bind_text(s, 5, p->pay_url);
+    store_sqlite_bind_text(s, 2, p->trade_no);
+    store_sqlite_bind_text(s, 3, p->provider_ref);
+    store_sqlite_bind_text(s, 4, p->status);
+    store_sqlite_bind_text(s, 5, p->pay_url);
     sqlite3_bind_int64(s, 6, p->paid_minor);
     sqlite3_bind_int64(s, 7, p->paid_at);
     sqlite3_bind_int64(s, 8, p->next_check_at);
@@ -230,7 +222,7 @@ topup_result store_payment_by_order(store *st, int64_t order_id, payment_row *p)
 topup_result store_payment_by_out_trade_no(store *st, const char *out_trade_no, payment_row *p)
 {
     STATEMENT_OR_RETURN(s, st, P_BY_OUT_TRADE_NO);
-    bind_text(s, 1, out_trade_no);
+    store_sqlite_bind_text(s, 1, out_trade_no);
     return payment_one(st, s, p);
 }
 
@@ -238,8 +230,8 @@ topup_result store_payment_by_trade_no(store *st, const char *provider, const ch
                                        payment_row *p)
 {
     STATEMENT_OR_RETURN(s, st, P_BY_TRADE_NO);
-    bind_text(s, 1, provider);
-    bind_text(s, 2, trade_no);
+    store_sqlite_bind_text(s, 1, provider);
+    store_sqlite_bind_text(s, 2, trade_no);
     return payment_one(st, s, p);
 }
 
@@ -257,7 +249,7 @@ topup_result store_payments_paid_between(store *st, const char *provider, int64_
                                          store_payment_fn each, void *context)
 {
     STATEMENT_OR_RETURN(s, st, P_PAID_BETWEEN);
-    bind_text(s, 1, provider);
+    store_sqlite_bind_text(s, 1, provider);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
     int rc = SQLITE_DONE;
@@ -294,12 +286,11 @@ static void refund_from_row(sqlite3_stmt *s, refund_row *f)
     f->updated_at = sqlite3_column_int64(s, 11);
 }
 
-
 topup_result store_refunds_succeeded_between(store *st, const char *provider, int64_t from,
                                              int64_t to, store_refund_fn each, void *context)
 {
     STATEMENT_OR_RETURN(s, st, R_SUCCEEDED_BETWEEN);
-    bind_text(s, 1, provider);
+    store_sqlite_bind_text(s, 1, provider);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
     int rc = SQLITE_DONE;
@@ -319,7 +310,8 @@ topup_result store_refunds_succeeded_between(store *st, const char *provider, in
 
 static bool refund_valid(const refund_row *f)
 {
-    return f->payment_id > 0 && store_sqlite_text_fits(f->out_request_no, sizeof f->out_request_no) &&
+    return f->payment_id > 0 &&
+           store_sqlite_text_fits(f->out_request_no, sizeof f->out_request_no) &&
            f->amount_minor > 0 && store_sqlite_currency_valid(f->currency) &&
            strnlen(f->reason, sizeof f->reason) < sizeof f->reason &&
            strnlen(f->refund_id, sizeof f->refund_id) < sizeof f->refund_id &&
@@ -333,12 +325,12 @@ topup_result store_refund_insert(store *st, refund_row *f)
                                    "the refund has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, R_INSERT);
     sqlite3_bind_int64(s, 1, f->payment_id);
-    bind_text(s, 2, f->out_request_no);
+    store_sqlite_bind_text(s, 2, f->out_request_no);
     sqlite3_bind_int64(s, 3, f->amount_minor);
-    bind_text(s, 4, f->currency);
-    bind_text(s, 5, f->reason);
-    bind_text(s, 6, f->status);
-    bind_text(s, 7, f->refund_id);
+    store_sqlite_bind_text(s, 4, f->currency);
+    store_sqlite_bind_text(s, 5, f->reason);
+    store_sqlite_bind_text(s, 6, f->status);
+    store_sqlite_bind_text(s, 7, f->refund_id);
     sqlite3_bind_int(s, 8, f->attempt_count);
     sqlite3_bind_int64(s, 9, f->next_attempt_at);
     sqlite3_bind_int64(s, 10, f->created_at);
@@ -356,8 +348,8 @@ topup_result store_refund_update(store *st, const refund_row *f)
                                    "the refund has a missing or malformed field");
     STATEMENT_OR_RETURN(s, st, R_UPDATE);
     sqlite3_bind_int64(s, 1, f->id);
-    bind_text(s, 2, f->status);
-    bind_text(s, 3, f->refund_id);
+    store_sqlite_bind_text(s, 2, f->status);
+    store_sqlite_bind_text(s, 3, f->refund_id);
     sqlite3_bind_int(s, 4, f->attempt_count);
     sqlite3_bind_int64(s, 5, f->next_attempt_at);
     sqlite3_bind_int64(s, 6, f->updated_at);
@@ -407,17 +399,17 @@ topup_result store_refunds_due(store *st, int64_t now, refund_row *refunds, size
 topup_result store_notification_insert(store *st, notification_row *n)
 {
     STATEMENT_OR_RETURN(s, st, N_INSERT);
-    bind_text(s, 1, n->provider);
+    store_sqlite_bind_text(s, 1, n->provider);
     sqlite3_bind_int64(s, 2, n->received_at);
-    bind_text(s, 3, n->headers ? n->headers : "");
+    store_sqlite_bind_text(s, 3, n->headers ? n->headers : "");
     /* The body is kept as the bytes received: a forged one may not even be text. */
     sqlite3_bind_blob(s, 4, n->body ? n->body : "", (int)(n->body ? n->body_size : 0),
                       SQLITE_STATIC);
     sqlite3_bind_int(s, 5, n->genuine);
-    bind_text(s, 6, n->verdict);
-    bind_text(s, 7, n->detail);
-    bind_text(s, 8, n->out_trade_no);
-    bind_text(s, 9, n->trade_no);
+    store_sqlite_bind_text(s, 6, n->verdict);
+    store_sqlite_bind_text(s, 7, n->detail);
+    store_sqlite_bind_text(s, 8, n->out_trade_no);
+    store_sqlite_bind_text(s, 9, n->trade_no);
     sqlite3_bind_int64(s, 10, n->payment_id);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK)
@@ -453,9 +445,9 @@ topup_result store_notifications_list(store *st, int64_t before_id, notification
 topup_result store_alert_insert(store *st, alert_row *a)
 {
     STATEMENT_OR_RETURN(s, st, A_INSERT);
-    bind_text(s, 1, a->kind);
+    store_sqlite_bind_text(s, 1, a->kind);
     sqlite3_bind_int64(s, 2, a->order_id);
-    bind_text(s, 3, a->detail);
+    store_sqlite_bind_text(s, 3, a->detail);
     sqlite3_bind_int64(s, 4, a->created_at);
     topup_result r = store_sqlite_step_done(st, s);
     if (r == TOPUP_OK)

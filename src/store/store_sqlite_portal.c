@@ -67,25 +67,7 @@ static const char *sql_of(slot id)
     }
 }
 
-#define STATEMENT_OR_RETURN(s, st, id)                                                             \
-    sqlite3_stmt *s = store_sqlite_prepared((st), (id), sql_of(id));                               \
-    if (!s) {                                                                                      \
-        return store_sqlite_fail((st), sqlite3_errcode((st)->db));                                 \
-    }
-
-static void bind_text(sqlite3_stmt *s, int index, const char *text)
-{
-    sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
-}
-
-/* A change that must hit exactly one row: TOPUP_E_NOT_FOUND when it hit none. */
-static topup_result changed_one(store *st, sqlite3_stmt *s, const char *what)
-{
-    topup_result r = store_sqlite_step_done(st, s);
-    if (r == TOPUP_OK && sqlite3_changes64(st->db) == 0)
-        return store_sqlite_refuse(st, TOPUP_E_NOT_FOUND, "no such %s", what);
-    return r;
-}
+#define STATEMENT_OR_RETURN(s, st, id) STORE_STATEMENT_OR_RETURN(s, st, id, sql_of(id))
 
 /* ---- users ---- */
 
@@ -108,8 +90,8 @@ topup_result store_portal_user_insert(store *st, const portal_user_row *user)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
                                    "a portal user needs a number and a password hash");
     STATEMENT_OR_RETURN(s, st, U_INSERT);
-    bind_text(s, 1, user->msisdn);
-    bind_text(s, 2, user->password_hash);
+    store_sqlite_bind_text(s, 1, user->msisdn);
+    store_sqlite_bind_text(s, 2, user->password_hash);
     sqlite3_bind_int(s, 3, user->failed_logins);
     sqlite3_bind_int64(s, 4, user->locked_until);
     sqlite3_bind_int64(s, 5, user->created_at);
@@ -120,7 +102,7 @@ topup_result store_portal_user_insert(store *st, const portal_user_row *user)
 topup_result store_portal_user_get(store *st, const char *msisdn, portal_user_row *user)
 {
     STATEMENT_OR_RETURN(s, st, U_GET);
-    bind_text(s, 1, msisdn);
+    store_sqlite_bind_text(s, 1, msisdn);
     return store_sqlite_one(st, s, read_user, user);
 }
 
@@ -129,12 +111,12 @@ topup_result store_portal_user_update(store *st, const portal_user_row *user)
     if (!store_sqlite_text_fits(user->password_hash, sizeof user->password_hash))
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT, "a password hash is required");
     STATEMENT_OR_RETURN(s, st, U_UPDATE);
-    bind_text(s, 1, user->msisdn);
-    bind_text(s, 2, user->password_hash);
+    store_sqlite_bind_text(s, 1, user->msisdn);
+    store_sqlite_bind_text(s, 2, user->password_hash);
     sqlite3_bind_int(s, 3, user->failed_logins);
     sqlite3_bind_int64(s, 4, user->locked_until);
     sqlite3_bind_int64(s, 5, user->updated_at);
-    return changed_one(st, s, "portal user");
+    return store_sqlite_changed_one(st, s, "portal user");
 }
 
 /* ---- sessions ---- */
@@ -155,7 +137,7 @@ topup_result store_portal_session_insert(store *st, const portal_session_row *se
 {
     STATEMENT_OR_RETURN(s, st, S_INSERT);
     sqlite3_bind_blob(s, 1, session->token_hash, SESSION_HASH_SIZE, SQLITE_STATIC);
-    bind_text(s, 2, session->msisdn);
+    store_sqlite_bind_text(s, 2, session->msisdn);
     sqlite3_bind_int64(s, 3, session->created_at);
     sqlite3_bind_int64(s, 4, session->last_seen_at);
     sqlite3_bind_int64(s, 5, session->expires_at);
@@ -176,7 +158,7 @@ topup_result store_portal_session_touch(store *st, const portal_session_row *ses
     sqlite3_bind_blob(s, 1, session->token_hash, SESSION_HASH_SIZE, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, session->last_seen_at);
     sqlite3_bind_int64(s, 3, session->expires_at);
-    return changed_one(st, s, "session");
+    return store_sqlite_changed_one(st, s, "session");
 }
 
 topup_result store_portal_session_delete(store *st, const uint8_t token_hash[SESSION_HASH_SIZE])
@@ -189,7 +171,7 @@ topup_result store_portal_session_delete(store *st, const uint8_t token_hash[SES
 topup_result store_portal_sessions_delete_user(store *st, const char *msisdn)
 {
     STATEMENT_OR_RETURN(s, st, S_DELETE_USER);
-    bind_text(s, 1, msisdn);
+    store_sqlite_bind_text(s, 1, msisdn);
     return store_sqlite_step_done(st, s);
 }
 
@@ -211,9 +193,9 @@ topup_result store_portal_number_save(store *st, const char *msisdn,
         strnlen(number->label, sizeof number->label) == sizeof number->label)
         return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT, "a saved number is malformed");
     STATEMENT_OR_RETURN(s, st, N_SAVE);
-    bind_text(s, 1, msisdn);
-    bind_text(s, 2, number->number);
-    bind_text(s, 3, number->label);
+    store_sqlite_bind_text(s, 1, msisdn);
+    store_sqlite_bind_text(s, 2, number->number);
+    store_sqlite_bind_text(s, 3, number->label);
     sqlite3_bind_int64(s, 4, number->created_at);
     return store_sqlite_step_done(st, s);
 }
@@ -221,16 +203,16 @@ topup_result store_portal_number_save(store *st, const char *msisdn,
 topup_result store_portal_number_remove(store *st, const char *msisdn, const char *number)
 {
     STATEMENT_OR_RETURN(s, st, N_REMOVE);
-    bind_text(s, 1, msisdn);
-    bind_text(s, 2, number);
-    return changed_one(st, s, "saved number");
+    store_sqlite_bind_text(s, 1, msisdn);
+    store_sqlite_bind_text(s, 2, number);
+    return store_sqlite_changed_one(st, s, "saved number");
 }
 
 topup_result store_portal_numbers(store *st, const char *msisdn, portal_number_row *numbers,
                                   size_t count_max, size_t *count)
 {
     STATEMENT_OR_RETURN(s, st, N_LIST);
-    bind_text(s, 1, msisdn);
+    store_sqlite_bind_text(s, 1, msisdn);
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
     return store_sqlite_many(st, s, read_number, numbers, sizeof *numbers, count_max, count);
 }
@@ -241,7 +223,7 @@ topup_result store_portal_order_link(store *st, int64_t order_id, const char *ms
 {
     STATEMENT_OR_RETURN(s, st, O_LINK);
     sqlite3_bind_int64(s, 1, order_id);
-    bind_text(s, 2, msisdn);
+    store_sqlite_bind_text(s, 2, msisdn);
     return store_sqlite_step_done(st, s);
 }
 
@@ -255,6 +237,6 @@ topup_result store_portal_order_owned(store *st, int64_t order_id, const char *m
 {
     STATEMENT_OR_RETURN(s, st, O_OWNED);
     sqlite3_bind_int64(s, 1, order_id);
-    bind_text(s, 2, msisdn);
+    store_sqlite_bind_text(s, 2, msisdn);
     return store_sqlite_one(st, s, read_nothing, NULL);
 }
