@@ -1,0 +1,144 @@
+/* /counter/recharge: the number looked up, the amount chosen and read back to the customer, the
+ * tender and the ID taken, then the receipt printed. The ID number is sent once and never kept
+ * by the page. */
+(function () {
+  'use strict';
+  var Desk = window.Desk;
+  var message;
+  var number = null; /* the looked-up number with its products */
+  var checked = null; /* the read-back of the chosen amount */
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function label(product) {
+    if (product.kind === 'fixed') return Desk.yuan(product.face_value_minor) + ' (' + Desk.yuan(product.price_minor) + ')';
+    return product.id + ': ' + Desk.yuan(product.min_minor) + ' – ' + Desk.yuan(product.max_minor);
+  }
+
+  function chosenProduct() {
+    var id = byId('product').value;
+    return number.products.filter(function (p) { return p.id === id; })[0];
+  }
+
+  function lookUp(event) {
+    event.preventDefault();
+    Desk.api('GET', '/counter/api/numbers/' + encodeURIComponent(byId('msisdn').value.trim())).then(function (r) {
+      if (!r.ok) {
+        Desk.say(message, r.problem);
+        return;
+      }
+      Desk.say(message, null, '');
+      number = r.data;
+      byId('operator').textContent = number.masked + ' · ' + number.operator_name;
+      var select = byId('product');
+      select.textContent = '';
+      number.products.forEach(function (p) {
+        var option = document.createElement('option');
+        option.value = p.id;
+        option.textContent = label(p);
+        select.appendChild(option);
+      });
+      byId('product-form').hidden = false;
+      showAmount();
+    });
+  }
+
+  function showAmount() {
+    var product = chosenProduct();
+    byId('amount-field').hidden = !product || product.kind !== 'range';
+  }
+
+  function check(event) {
+    event.preventDefault();
+    var product = chosenProduct();
+    var body = { msisdn: number.msisdn, product: product.id };
+    if (product.kind === 'range') body.amount_minor = Desk.toMinor(byId('amount').value) || 0;
+    Desk.api('POST', '/counter/api/check', body).then(function (r) {
+      if (!r.ok) {
+        Desk.say(message, r.problem);
+        return;
+      }
+      Desk.say(message, null, '');
+      checked = { request: body, readback: r.data };
+      byId('readback').textContent = r.data.masked + ' · ' + r.data.operator_name + ' · ' +
+        Desk.yuan(r.data.amount_minor) + ' ' + r.data.currency + ' (' + Desk.yuan(r.data.price_minor) + ')';
+      byId('approval').hidden = !r.data.approval_required;
+      byId('pay-form').hidden = false;
+      byId('number-form').hidden = true;
+      byId('product-form').hidden = true;
+    });
+  }
+
+  function tender() {
+    return document.querySelector('input[name="tender"]:checked').value;
+  }
+
+  function showTender() {
+    byId('cash-fields').hidden = tender() !== 'cash';
+    byId('card-fields').hidden = tender() !== 'card';
+  }
+
+  function showChange() {
+    var given = Desk.toMinor(byId('tendered').value);
+    var change = given === null || !checked ? 0 : given - checked.readback.price_minor;
+    byId('change').value = change >= 0 ? Desk.yuan(change) : '—';
+  }
+
+  function pay(event) {
+    event.preventDefault();
+    var body = Object.assign({}, checked.request, {
+      tender: tender(), id_type: byId('id-type').value, id_number: byId('id-number').value
+    });
+    if (body.tender === 'cash') body.tendered_minor = Desk.toMinor(byId('tendered').value);
+    else body.pos_reference = byId('pos').value.trim();
+    if (!byId('approval').hidden) {
+      body.approver = byId('approver').value.trim();
+      body.approver_password = byId('approver-password').value;
+    }
+    var button = byId('pay');
+    button.disabled = true; /* one press, one payment */
+    Desk.api('POST', '/counter/api/recharges', body).then(function (r) {
+      byId('approver-password').value = '';
+      if (!r.ok) {
+        button.disabled = false;
+        Desk.say(message, r.problem);
+        return;
+      }
+      byId('id-number').value = '';
+      Desk.say(message, null, '');
+      byId('pay-form').hidden = true;
+      byId('done').hidden = false;
+      byId('order-id').textContent = r.data.order.id;
+      if (r.data.counter.tender === 'cash')
+        byId('done-change').textContent = Desk.t('recharge.change') + ': ' + Desk.yuan(r.data.counter.change_minor);
+      byId('print').dataset.order = r.data.order.id;
+    });
+  }
+
+  function print() {
+    var order = byId('print').dataset.order;
+    Desk.api('POST', '/counter/api/receipts/' + encodeURIComponent(order), undefined, true).then(function (r) {
+      if (!r.ok) {
+        Desk.say(message, r.problem);
+        return;
+      }
+      window.open(URL.createObjectURL(r.blob), '_blank');
+    });
+  }
+
+  Desk.page(function (state) {
+    message = byId('recharge-message');
+    if (!state.staff.shift) Desk.say(message, { detail: Desk.t('need.shift') });
+    byId('number-form').addEventListener('submit', lookUp);
+    byId('product').addEventListener('change', showAmount);
+    byId('product-form').addEventListener('submit', check);
+    document.querySelectorAll('input[name="tender"]').forEach(function (radio) {
+      radio.addEventListener('change', showTender);
+    });
+    byId('tendered').addEventListener('input', showChange);
+    byId('pay-form').addEventListener('submit', pay);
+    byId('print').addEventListener('click', print);
+  }, true);
+})();
