@@ -160,6 +160,24 @@ static void add_access(request *rq, int64_t order_id, json_t *answer)
 
 /* ---- GET /portal/api/session ---- */
 
+/* The configured providers and the methods a browser can use: not the payment code (the
+ * counter's) and not a QR code (shown by an app's checkout, not this site). */
+static json_t *providers_value(const server *srv)
+{
+    json_t *list = json_array();
+    for (int id = 0; id < PROVIDER_COUNT; id++) {
+        const provider_ops *ops = provider_ops_for((provider_id)id);
+        if (!srv->gateways.instances[id] || !ops)
+            continue;
+        json_t *methods = json_array();
+        for (int m = 0; m < PAY_METHOD_COUNT; m++)
+            if ((ops->methods & PAY_METHOD_BIT(m)) && m != PAY_METHOD_CODE && m != PAY_METHOD_QR)
+                json_array_append_new(methods, json_string(pay_method_name((pay_method)m)));
+        json_array_append_new(list, json_pack("{s:s,s:o}", "name", ops->name, "methods", methods));
+    }
+    return list;
+}
+
 void http_portal_session(request *rq)
 {
     const char *csrf = cookie(rq, CSRF_COOKIE);
@@ -172,7 +190,8 @@ void http_portal_session(request *rq)
         set_cookie(rq, 0, CSRF_COOKIE, fresh, PORTAL_SESSION_MAX_S, false);
         csrf = fresh;
     }
-    json_t *value = json_pack("{s:b,s:s}", "logged_in", rq->logged_in, "csrf", csrf);
+    json_t *value = json_pack("{s:b,s:s,s:o}", "logged_in", rq->logged_in, "csrf", csrf,
+                              "providers", providers_value(rq->srv));
     if (rq->logged_in)
         json_object_set_new(value, "msisdn", json_string(rq->session.msisdn));
     answer_json_value(rq, 200, value);

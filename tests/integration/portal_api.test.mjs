@@ -103,6 +103,8 @@ describe('web portal endpoints', () => {
     const b = new Browser(daemon);
     const first = await b.start();
     assert.equal(first.logged_in, false);
+    assert.deepEqual(first.providers, [{ name: 'sandbox', methods: ['checkout'] }],
+      'the page is told which providers and browser methods this deployment has');
     const code = await sendCode(b, '+8613800138202', 'register');
     assertProblem(await b.request('POST', '/portal/api/register', { json: { msisdn: '13800138202', code, password: '12345678' } }), 400, 'weak_password');
     const made = assertJson(await b.request('POST', '/portal/api/register', { json: { msisdn: '13800138202', code, password: 'correct horse 1' } }), 201, 'register');
