@@ -746,6 +746,23 @@ static void check_url(request *rq, int64_t order_id, char *url, size_t url_size)
              safe_host ? host : "localhost", (long long)order_id, code);
 }
 
+/* The provider as a payer knows it, in the receipt's language. */
+static const char *provider_display_name(const char *provider_name, const char *language)
+{
+    static const struct {
+        const char *name, *zh, *en;
+    } names[] = {
+        {"alipay", "支付宝", "Alipay"},
+        {"wechat", "微信支付", "WeChat Pay"},
+        {"card", "银行卡", "Bank card"},
+        {"sandbox", "沙箱支付（测试）", "Sandbox (test)"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(provider_name, names[i].name) == 0)
+            return strcmp(language, "en") == 0 ? names[i].en : names[i].zh;
+    return provider_name;
+}
+
 static bool order_was_paid(const order_row *order)
 {
     return order->status != ORDER_CREATED && order->status != ORDER_AWAITING_PAYMENT &&
@@ -795,7 +812,7 @@ void http_portal_receipt(request *rq)
         .face_currency = order.currency,
         .price_minor = order.price_minor,
         .price_currency = order.currency,
-        .payment_method = payment.provider,
+        .payment_method = provider_display_name(payment.provider, request_language(rq)),
         .payment_reference = payment.trade_no[0] ? payment.trade_no : payment.out_trade_no,
         .verify_url = url,
     };
