@@ -60,7 +60,7 @@ count_node() {
   local suites=(tests/integration/)
   # The payment providers' SDKs and the SMSC peer come from tests/package.json.
   install_oracles || { echo "npm ci failed in tests/"; failed=$((failed + 1)); }
-  suites+=(tests/payments/ tests/sms/ tests/partners/ tests/portal/)
+  suites+=(tests/payments/ tests/sms/ tests/partners/ tests/portal/ tests/counter/)
   TOPUP_BUILD=build-asan node --test --test-concurrency=1 "${suites[@]}" >"$out" 2>&1
   local rc=$?
   cat "$out"

@@ -177,7 +177,9 @@ static int open_provider(const char *config, const char *name, const provider_op
     sms_settings sms;
     partners_settings partners;
     portal_settings portal;
-    if (config_sections_read(config, &(config_sections){&settings, &sms, &partners, &portal}) != 0)
+    counter_settings counter;
+    if (config_sections_read(
+            config, &(config_sections){&settings, &sms, &partners, &portal, &counter}) != 0)
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The config file %s has errors (above).", config);
     provider_id id;
     *ops = provider_ops_by_name(name, &id);

@@ -216,8 +216,9 @@ static int load_settings(const char *config, sms_settings *settings, const sms_t
     payment_settings payments;
     partners_settings partners;
     portal_settings portal;
-    if (config_sections_read(config, &(config_sections){&payments, settings, &partners, &portal}) !=
-        0)
+    counter_settings counter;
+    if (config_sections_read(
+            config, &(config_sections){&payments, settings, &partners, &portal, &counter}) != 0)
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "The config file %s has errors (above).", config);
     if (!settings->transport[0])
         return cli_fail(TOPUP_E_INVALID_ARGUMENT, "%s sets no sms.transport: SMS is off.", config);

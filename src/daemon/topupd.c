@@ -106,7 +106,8 @@ static int apply_file_setting(void *context, const char *key, const char *value,
 {
     config_target *target = context;
     config_sections sections = {&target->config->payments, &target->config->sms,
-                                &target->config->partners, &target->config->portal};
+                                &target->config->partners, &target->config->portal,
+                                &target->config->counter};
     int applied = config_sections_apply(&sections, key, value, error, error_size);
     if (applied != 0)
         return applied == 1 ? 0 : -1;

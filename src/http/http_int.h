@@ -24,14 +24,16 @@
 #define READERS_MAX   64          /* one read connection per HTTP thread */
 
 /* SCOPE_PARTNER: no API key but a merchant's signature (routes_partners.c). SCOPE_PORTAL: the
- * portal's cookie session, if any, and its CSRF check on every change (routes_portal.c). */
+ * portal's cookie session, if any, and its CSRF check on every change (routes_portal.c).
+ * SCOPE_COUNTER: the same for the staff of the business halls (routes_counter.c). */
 typedef enum scope {
     SCOPE_NONE,
     SCOPE_READ,
     SCOPE_RECHARGE,
     SCOPE_ADMIN,
     SCOPE_PARTNER,
-    SCOPE_PORTAL
+    SCOPE_PORTAL,
+    SCOPE_COUNTER
 } scope;
 
 struct server {
@@ -58,6 +60,7 @@ struct server {
     forwarder *forwarder;         /* sends partner orders to http operators, settles unknown ones */
     callbacks *callbacks;         /* delivers partners' callbacks */
     unsigned char portal_key[32]; /* signs the portal's order links and receipt checks */
+    unsigned char id_key[32];     /* keys the hash of customers' ID numbers at the counter */
     atomic_int detached_count;    /* detached calls in flight; stop waits for them */
 
     pthread_mutex_t readers_lock; /* guards readers[] */
@@ -88,6 +91,8 @@ struct request {
     merchant_row merchant;      /* the signing partner, for SCOPE_PARTNER routes */
     portal_session_row session; /* the portal user, for SCOPE_PORTAL routes */
     bool logged_in;             /* session holds a live session */
+    staff_session_row staff;    /* the staff member, for SCOPE_COUNTER routes */
+    bool staff_logged_in;       /* staff holds a live session */
     writer_job job;             /* the write, while it is queued or being committed */
     request_work_fn finish;     /* sets the answer of a non-recharge job (on the writer thread) */
     void *work;                 /* a handler's state for a job or a detached call; freed with rq */
@@ -198,6 +203,23 @@ void http_get_partner_operators(request *rq);
 /* The operators with their availability, for GET /v1/operators and its partner twin. */
 json_t *http_operators_value(request *rq);
 
+/* Shared by the browser-facing sites, the portal and the counter (web_common.c). */
+const char *http_cookie(request *rq, const char *name);
+/* Sets Set-Cookie slot (0 or 1): Path=/, SameSite=Lax, Secure when portal.secure_cookies. */
+void http_set_cookie(request *rq, int slot, const char *name, const char *value, long max_age,
+                     bool http_only);
+/* A change (not GET or HEAD) must carry X-CSRF-Token equal to the site's CSRF cookie; answers
+ * 403 csrf_failed and returns false when it does not. */
+bool http_csrf_guard(request *rq, const char *cookie_name);
+/* Queues a write whose outcome nobody waits for (keeping a session alive): payload is copied. */
+void http_write_and_forget(request *rq, writer_apply_fn apply, const void *payload,
+                           size_t payload_size);
+/* The URL a receipt's QR code carries: this host's /r/{id}/{check}. */
+void http_receipt_check_url(request *rq, int64_t order_id, char *url, size_t url_size);
+/* Answers with a file built in from web/ (404 when there is none), its ETag and the page
+ * headers; cache_control NULL means no-store. */
+void http_serve_web_file(request *rq, const char *path, const char *cache_control);
+
 /* The web portal (routes_portal.c). */
 bool portal_authorize(request *rq);
 void http_portal_page(request *rq);
@@ -220,6 +242,23 @@ void http_portal_check(request *rq);
 void http_portal_order_link(const server *srv, int64_t order_id, char *link, size_t link_size);
 /* The products of an operator as the API lists them. */
 json_t *http_products_value(const catalog *cat, const operator_info *op);
+
+/* The counter of the business halls (routes_counter.c). counter_authorize checks the CSRF
+ * token of a change and loads the staff session, if any. */
+bool counter_authorize(request *rq);
+void http_counter_page(request *rq);
+void http_counter_asset(request *rq);
+void http_counter_session(request *rq);
+void http_counter_login(request *rq);
+void http_counter_logout(request *rq);
+void http_counter_shift_open(request *rq);
+void http_counter_shift_close(request *rq);
+void http_counter_shift_report(request *rq);
+void http_counter_number(request *rq);
+void http_counter_check(request *rq);
+void http_counter_recharge(request *rq);
+void http_counter_receipt(request *rq);
+void http_counter_reverse(request *rq);
 
 /* SMS codes (routes_otp.c). */
 void http_post_otp(request *rq);

@@ -16,7 +16,6 @@
 
 #include "core/clock.h"
 #include "receipts/receipt.h"
-#include "http/web_files.h"
 #include "service/numbers.h"
 #include "service/otp.h"
 #include "service/payment.h"
@@ -32,60 +31,16 @@
 
 /* ---- cookies, CSRF and the session ---- */
 
-static const char *cookie(request *rq, const char *name)
-{
-    return MHD_lookup_connection_value(rq->connection, MHD_COOKIE_KIND, name);
-}
-
-static void set_cookie(request *rq, int slot, const char *name, const char *value, long max_age,
-                       bool http_only)
-{
-    snprintf(rq->set_cookie[slot], sizeof rq->set_cookie[slot],
-             "%s=%s; Path=/; Max-Age=%ld; SameSite=Lax%s%s", name, value, max_age,
-             http_only ? "; HttpOnly" : "",
-             rq->srv->config.portal.secure_cookies ? "; Secure" : "");
-}
-
-static bool csrf_matches(request *rq)
-{
-    const char *expected = cookie(rq, CSRF_COOKIE);
-    const char *given =
-        MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "X-CSRF-Token");
-    size_t length = expected ? strlen(expected) : 0;
-    return length >= 16 && given && strlen(given) == length &&
-           CRYPTO_memcmp(expected, given, length) == 0;
-}
-
-typedef struct touch_job {
-    writer_job job;
-    portal_session_row session;
-} touch_job;
-
-static void touch_done(writer_job *job)
-{
-    free(job->context);
-}
-
 /* Keeps a session in use alive, without making the request wait for it. */
 static void touch_session(request *rq)
 {
-    if (clock_now_seconds() - rq->session.last_seen_at < TOUCH_EVERY_S)
-        return;
-    touch_job *t = calloc(1, sizeof *t);
-    if (!t)
-        return;
-    t->session = rq->session;
-    t->job = (writer_job){.apply = portal_session_touch_apply,
-                          .payload = &t->session,
-                          .done = touch_done,
-                          .context = t};
-    if (writer_submit(rq->srv->writer, &t->job) != TOPUP_OK)
-        free(t);
+    if (clock_now_seconds() - rq->session.last_seen_at >= TOUCH_EVERY_S)
+        http_write_and_forget(rq, portal_session_touch_apply, &rq->session, sizeof rq->session);
 }
 
 static void load_session(request *rq)
 {
-    const char *token = cookie(rq, SESSION_COOKIE);
+    const char *token = http_cookie(rq, SESSION_COOKIE);
     store *reader = server_reader(rq->srv);
     if (!token || !reader)
         return;
@@ -99,12 +54,8 @@ static void load_session(request *rq)
 
 bool portal_authorize(request *rq)
 {
-    bool change = strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0;
-    if (change && !csrf_matches(rq)) {
-        answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 403, "csrf_failed",
-                       "Reload the page: the request lacks the page's CSRF token.");
+    if (!http_csrf_guard(rq, CSRF_COOKIE))
         return false;
-    }
     load_session(rq);
     return true;
 }
@@ -180,14 +131,14 @@ static json_t *providers_value(const server *srv)
 
 void http_portal_session(request *rq)
 {
-    const char *csrf = cookie(rq, CSRF_COOKIE);
+    const char *csrf = http_cookie(rq, CSRF_COOKIE);
     char fresh[CSRF_SIZE];
     if (!csrf || strlen(csrf) != CSRF_SIZE - 1) {
         unsigned char random[16];
         randombytes_buf(random, sizeof random);
         sodium_bin2hex(fresh, sizeof fresh, random, sizeof random);
         /* Readable by the page's script (not HttpOnly): that is how it sends it back. */
-        set_cookie(rq, 0, CSRF_COOKIE, fresh, PORTAL_SESSION_MAX_S, false);
+        http_set_cookie(rq, 0, CSRF_COOKIE, fresh, PORTAL_SESSION_MAX_S, false);
         csrf = fresh;
     }
     json_t *value = json_pack("{s:b,s:s,s:o}", "logged_in", rq->logged_in, "csrf", csrf,
@@ -320,9 +271,9 @@ static void answer_auth(request *rq, const portal_auth *auth, int ok_status)
     switch (auth->result) {
     case TOPUP_OK:
         if (auth->token[0])
-            set_cookie(rq, 1, SESSION_COOKIE, auth->token, PORTAL_SESSION_MAX_S, true);
+            http_set_cookie(rq, 1, SESSION_COOKIE, auth->token, PORTAL_SESSION_MAX_S, true);
         else
-            set_cookie(rq, 1, SESSION_COOKIE, "", 0, true);
+            http_set_cookie(rq, 1, SESSION_COOKIE, "", 0, true);
         if (ok_status == 204)
             answer_json(rq, 204, "", 0);
         else
@@ -483,7 +434,7 @@ void http_portal_logout(request *rq)
     }
     rq->work = auth;
     auth->action = PORTAL_LOGOUT;
-    const char *token = cookie(rq, SESSION_COOKIE);
+    const char *token = http_cookie(rq, SESSION_COOKIE);
     portal_token_hash(token ? token : "", auth->session_hash);
     server_submit_job(rq, portal_auth_apply, auth, finish_logout);
 }
@@ -723,27 +674,12 @@ void http_portal_number_remove(request *rq)
 
 static const char *request_language(request *rq)
 {
-    const char *chosen = cookie(rq, "lang");
+    const char *chosen = http_cookie(rq, "lang");
     if (chosen)
         return strcmp(chosen, "en") == 0 ? "en" : "zh-CN";
     const char *accepted =
         MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Accept-Language");
     return accepted && strncmp(accepted, "en", 2) == 0 ? "en" : "zh-CN";
-}
-
-/* The address the receipt's QR code points at: this host, /r/{id}/{check}. */
-static void check_url(request *rq, int64_t order_id, char *url, size_t url_size)
-{
-    char code[RECEIPT_CHECK_SIZE] = "";
-    receipt_check_code(rq->srv->portal_key, sizeof rq->srv->portal_key, order_id, code);
-    const char *host = MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Host");
-    bool safe_host = host && strlen(host) < 200 &&
-                     strspn(host, "abcdefghijklmnopqrstuvwxyz"
-                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                  "0123456789.-:[]") == strlen(host);
-    snprintf(url, url_size, "%s://%s/r/%lld/%s",
-             rq->srv->config.portal.secure_cookies ? "https" : "http",
-             safe_host ? host : "localhost", (long long)order_id, code);
 }
 
 /* The provider as a payer knows it, in the receipt's language. */
@@ -794,7 +730,7 @@ void http_portal_receipt(request *rq)
     catalog *cat = server_catalog(rq->srv);
     const operator_info *op = catalog_operator(cat, order.operator_id);
     char url[320], masked[MASKED_SIZE] = "";
-    check_url(rq, order.id, url, sizeof url);
+    http_receipt_check_url(rq, order.id, url, sizeof url);
     number_info info;
     if (numbers_resolve(cat, reader, rq->srv->config.default_country, order.msisdn, &info) ==
         TOPUP_OK)
@@ -868,64 +804,6 @@ void http_portal_check(request *rq)
 
 /* ---- pages and assets ---- */
 
-static const web_file *web_file_find(const char *path)
-{
-    for (const web_file *f = topup_web_files; f->path; f++)
-        if (strcmp(f->path, path) == 0)
-            return f;
-    return NULL;
-}
-
-static const char *content_type_of(const char *path)
-{
-    static const struct {
-        const char *suffix, *type;
-    } types[] = {
-        {".html", "text/html; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"},
-        {".svg", "image/svg+xml"},
-        {".png", "image/png"},
-        {".ico", "image/x-icon"},
-        {".json", "application/json"},
-    };
-    size_t length = strlen(path);
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        size_t suffix = strlen(types[i].suffix);
-        if (length > suffix && strcmp(path + length - suffix, types[i].suffix) == 0)
-            return types[i].type;
-    }
-    return "application/octet-stream";
-}
-
-/* A strong validator from the file's bytes: a browser revalidating an unchanged asset gets 304. */
-static bool set_etag(request *rq, const web_file *file)
-{
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(file->data, file->size, digest);
-    rq->etag[0] = '"';
-    for (size_t i = 0; i < 8; i++)
-        snprintf(rq->etag + 1 + 2 * i, 3, "%02x", digest[i]);
-    snprintf(rq->etag + 17, sizeof rq->etag - 17, "\"");
-    const char *given =
-        MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "If-None-Match");
-    return given && strcmp(given, rq->etag) == 0;
-}
-
-static void serve(request *rq, const web_file *file, const char *cache_control)
-{
-    if (!file) {
-        answer_problem(rq, TOPUP_E_NOT_FOUND, 404, "not_found", "There is no such page.");
-        return;
-    }
-    bool unchanged = set_etag(rq, file);
-    answer_json(rq, unchanged ? 304 : 200, unchanged ? "" : (const char *)file->data,
-                unchanged ? 0 : file->size);
-    rq->content_type = content_type_of(file->path);
-    rq->cache_control = cache_control;
-    rq->page = true;
-}
-
 /* Every page is a static file; its script asks the JSON endpoints for the rest. */
 void http_portal_page(request *rq)
 {
@@ -939,12 +817,12 @@ void http_portal_page(request *rq)
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
         if (strncmp(rq->url, pages[i].prefix, strlen(pages[i].prefix)) == 0)
             file = pages[i].file;
-    serve(rq, web_file_find(file), NULL);
+    http_serve_web_file(rq, file, NULL);
 }
 
 void http_portal_asset(request *rq)
 {
     char path[128];
     snprintf(path, sizeof path, "/assets/%s", rq->param);
-    serve(rq, web_file_find(path), "public, max-age=3600");
+    http_serve_web_file(rq, path, "public, max-age=3600");
 }

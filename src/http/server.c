@@ -43,6 +43,7 @@ void server_config_defaults(server_config *config)
     sms_settings_defaults(&config->sms);
     partners_settings_defaults(&config->partners);
     portal_settings_defaults(&config->portal);
+    counter_settings_defaults(&config->counter);
 }
 
 store *server_reader(server *srv)
@@ -330,6 +331,8 @@ static bool authorize(request *rq, scope required)
         return partner_authorize(rq);
     if (required == SCOPE_PORTAL)
         return portal_authorize(rq);
+    if (required == SCOPE_COUNTER)
+        return counter_authorize(rq);
     const char *header =
         MHD_lookup_connection_value(rq->connection, MHD_HEADER_KIND, "Authorization");
     if (!header || strncmp(header, "Bearer ", 7) != 0 || header[7] == '\0') {
@@ -674,27 +677,34 @@ static topup_result start_partners(server *srv)
     return r ? r : callbacks_start(srv->config.db_path, srv->writer, settings, &srv->callbacks);
 }
 
-/* The portal's key: from portal.key_file (hashed, so any length of secret gives 32 bytes), or a
- * fresh random one, with which order links and receipt checks last as long as the process. */
-static topup_result start_portal(server *srv)
+/* A site key from the file named by setting (hashed, so a secret of any length gives 32 bytes),
+ * or a fresh random one when no file is set, which then lasts as long as the process. */
+static topup_result load_site_key(const char *setting, const char *path, unsigned char key[32])
 {
-    const char *path = srv->config.portal.key_file;
     if (!path[0]) {
-        randombytes_buf(srv->portal_key, sizeof srv->portal_key);
+        randombytes_buf(key, 32);
         return TOPUP_OK;
     }
     char secret[256];
     topup_result r = notify_load_secret(path, secret, sizeof secret);
     if (r != TOPUP_OK) {
         fprintf(stderr,
-                "topupd: portal.key_file %s cannot be read, is empty or too long, or is readable "
-                "by group or others (chmod 600)\n",
-                path);
+                "topupd: %s %s cannot be read, is empty or too long, or is readable by group or "
+                "others (chmod 600)\n",
+                setting, path);
         return r;
     }
-    SHA256((const unsigned char *)secret, strlen(secret), srv->portal_key);
+    SHA256((const unsigned char *)secret, strlen(secret), key);
     sodium_memzero(secret, sizeof secret);
     return TOPUP_OK;
+}
+
+/* The portal's key signs order links and receipt checks; the counter's makes the keyed hashes
+ * of customers' ID numbers (without a file, the same ID hashes alike only until a restart). */
+static topup_result start_keys(server *srv)
+{
+    topup_result r = load_site_key("portal.key_file", srv->config.portal.key_file, srv->portal_key);
+    return r ? r : load_site_key("counter.key_file", srv->config.counter.key_file, srv->id_key);
 }
 
 /* Starts the SMS dispatcher when a transport is configured. */
@@ -733,7 +743,7 @@ topup_result server_start(const server_config *config, server **out)
     if (r == TOPUP_OK)
         r = start_partners(srv);
     if (r == TOPUP_OK)
-        r = start_portal(srv);
+        r = start_keys(srv);
     if (r == TOPUP_OK) {
         if (pthread_create(&srv->watcher, NULL, watcher_main, srv) != 0)
             r = TOPUP_E_NOMEM;

@@ -8,6 +8,7 @@
 #include "core/result.h"
 #include "partners/settings.h"
 #include "payments/settings.h"
+#include "service/counter_desk.h"
 #include "service/portal.h"
 #include "sms/transport.h"
 
@@ -25,6 +26,7 @@ typedef struct server_config {
     sms_settings sms;                   /* SMS to subscribers; off when sms.transport is "" */
     partners_settings partners;         /* callbacks, connector status queries, circuit breaker */
     portal_settings portal;             /* the web portal's key and cookies */
+    counter_settings counter;           /* the counter's ID-hash key and its limits */
 } server_config;
 
 typedef struct server server;

@@ -16,6 +16,8 @@ int config_sections_apply(const config_sections *target, const char *key, const 
     if (applied == 0)
         applied = portal_settings_apply(target->portal, key, value, error, error_size);
     if (applied == 0)
+        applied = counter_settings_apply(target->counter, key, value, error, error_size);
+    if (applied == 0)
         applied = payment_settings_apply(target->payments, key, value, error, error_size);
     if (applied == 0) {
         snprintf(error, error_size, "%s is not a known setting", key);
@@ -36,6 +38,7 @@ int config_sections_read(const char *path, const config_sections *target)
     sms_settings_defaults(target->sms);
     partners_settings_defaults(target->partners);
     portal_settings_defaults(target->portal);
+    counter_settings_defaults(target->counter);
     config_sections sections = *target; /* config_file_read hands its context on as non-const */
     return config_file_read(path, apply_line, &sections);
 }

@@ -886,6 +886,33 @@ topup_result store_counter_order_insert(store *st, const counter_order_row *row)
 /* TOPUP_E_NOT_FOUND when the order was not taken at a counter. */
 topup_result store_counter_order_get(store *st, int64_t order_id, counter_order_row *row /* OUT */);
 
+/* Counts one more print of the receipt and reads the new count (1: the first print, more: a
+ * reprint). TOPUP_E_NOT_FOUND when the order was not taken at a counter. */
+topup_result store_counter_order_printed(store *st, int64_t order_id, int *print_count /* OUT */);
+/* Records a reversal: reversed_at, reversed_by, reversal_shift_id (0: no drawer paid back) and
+ * reversal_reason of row. TOPUP_E_NOT_FOUND unless the order is a counter order not yet
+ * reversed. */
+topup_result store_counter_order_reverse(store *st, const counter_order_row *row);
+
+/* A staff member's login at /counter, kept as the SHA-256 of its cookie (like the portal's). */
+typedef struct staff_session_row {
+    uint8_t token_hash[SESSION_HASH_SIZE];
+    char staff_id[STAFF_ID_SIZE];
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at; /* last_seen_at + the idle timeout */
+} staff_session_row;
+
+topup_result store_staff_session_insert(store *st, const staff_session_row *session);
+/* TOPUP_E_NOT_FOUND when there is no such session (expired ones are still found). */
+topup_result store_staff_session_get(store *st, const uint8_t token_hash[SESSION_HASH_SIZE],
+                                     staff_session_row *session /* OUT */);
+/* Writes last_seen_at and expires_at; TOPUP_E_NOT_FOUND when the session is gone. */
+topup_result store_staff_session_touch(store *st, const staff_session_row *session);
+topup_result store_staff_session_delete(store *st, const uint8_t token_hash[SESSION_HASH_SIZE]);
+/* Ends every session of a staff member (disabled, or locked out). */
+topup_result store_staff_sessions_delete_staff(store *st, const char *staff_id);
+
 typedef enum shift_total_by {
     SHIFT_TOTAL_BY_TENDER,  /* key: cash, card, alipay_code */
     SHIFT_TOTAL_BY_OPERATOR /* key: the operator of the recharged number */

@@ -29,6 +29,13 @@ typedef enum slot {
     CO_GET,
     T_BY_TENDER,
     T_BY_OPERATOR,
+    CO_PRINTED,
+    CO_REVERSE,
+    SS_INSERT,
+    SS_GET,
+    SS_TOUCH,
+    SS_DELETE,
+    SS_DELETE_STAFF,
     SLOT_END
 } slot;
 
@@ -117,6 +124,26 @@ static const char *sql_of(slot id)
         return SHIFT_TOTALS("c.tender");
     case T_BY_OPERATOR:
         return SHIFT_TOTALS("o.operator_id");
+    case CO_PRINTED:
+        return "UPDATE counter_orders SET receipt_print_count = receipt_print_count + 1"
+               " WHERE order_id = ?1 RETURNING receipt_print_count";
+    case CO_REVERSE:
+        return "UPDATE counter_orders SET reversed_at = ?2, reversed_by = ?3,"
+               " reversal_shift_id = ?4, reversal_reason = ?5"
+               " WHERE order_id = ?1 AND reversed_at IS NULL";
+    case SS_INSERT:
+        return "INSERT INTO staff_sessions(token_hash, staff_id, created_at, last_seen_at,"
+               " expires_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    case SS_GET:
+        return "SELECT token_hash, staff_id, created_at, last_seen_at, expires_at"
+               " FROM staff_sessions WHERE token_hash = ?1";
+    case SS_TOUCH:
+        return "UPDATE staff_sessions SET last_seen_at = ?2, expires_at = ?3"
+               " WHERE token_hash = ?1";
+    case SS_DELETE:
+        return "DELETE FROM staff_sessions WHERE token_hash = ?1";
+    case SS_DELETE_STAFF:
+        return "DELETE FROM staff_sessions WHERE staff_id = ?1";
     default:
         return "";
     }
@@ -507,4 +534,89 @@ topup_result store_shift_totals(store *st, int64_t shift_id, shift_total_by by,
     sqlite3_bind_int64(s, 1, shift_id);
     sqlite3_bind_int64(s, 2, (int64_t)count_max);
     return store_sqlite_many(st, s, read_total, rows, sizeof *rows, count_max, count);
+}
+
+/* ---- receipts and reversals ---- */
+
+static void read_print_count(sqlite3_stmt *s, void *out)
+{
+    *(int *)out = sqlite3_column_int(s, 0);
+}
+
+topup_result store_counter_order_printed(store *st, int64_t order_id, int *print_count)
+{
+    STATEMENT_OR_RETURN(s, st, CO_PRINTED);
+    sqlite3_bind_int64(s, 1, order_id);
+    return store_sqlite_one(st, s, read_print_count, print_count);
+}
+
+topup_result store_counter_order_reverse(store *st, const counter_order_row *row)
+{
+    if (!store_sqlite_text_fits(row->reversed_by, sizeof row->reversed_by) ||
+        !optional_fits(row->reversal_reason, sizeof row->reversal_reason) || row->reversed_at <= 0)
+        return store_sqlite_refuse(st, TOPUP_E_INVALID_ARGUMENT,
+                                   "a reversal needs its time, its supervisor and a short reason");
+    STATEMENT_OR_RETURN(s, st, CO_REVERSE);
+    sqlite3_bind_int64(s, 1, row->order_id);
+    sqlite3_bind_int64(s, 2, row->reversed_at);
+    store_sqlite_bind_text(s, 3, row->reversed_by);
+    bind_id_or_null(s, 4, row->reversal_shift_id);
+    store_sqlite_bind_text(s, 5, row->reversal_reason);
+    return store_sqlite_changed_one(st, s, "counter order not yet reversed");
+}
+
+/* ---- staff sessions ---- */
+
+static void read_staff_session(sqlite3_stmt *s, void *out)
+{
+    staff_session_row *session = out;
+    memset(session, 0, sizeof *session);
+    if (sqlite3_column_bytes(s, 0) == SESSION_HASH_SIZE)
+        memcpy(session->token_hash, sqlite3_column_blob(s, 0), SESSION_HASH_SIZE);
+    store_sqlite_column_copy(s, 1, session->staff_id, sizeof session->staff_id);
+    session->created_at = sqlite3_column_int64(s, 2);
+    session->last_seen_at = sqlite3_column_int64(s, 3);
+    session->expires_at = sqlite3_column_int64(s, 4);
+}
+
+topup_result store_staff_session_insert(store *st, const staff_session_row *session)
+{
+    STATEMENT_OR_RETURN(s, st, SS_INSERT);
+    sqlite3_bind_blob(s, 1, session->token_hash, SESSION_HASH_SIZE, SQLITE_STATIC);
+    store_sqlite_bind_text(s, 2, session->staff_id);
+    sqlite3_bind_int64(s, 3, session->created_at);
+    sqlite3_bind_int64(s, 4, session->last_seen_at);
+    sqlite3_bind_int64(s, 5, session->expires_at);
+    return store_sqlite_step_done(st, s);
+}
+
+topup_result store_staff_session_get(store *st, const uint8_t token_hash[SESSION_HASH_SIZE],
+                                     staff_session_row *session)
+{
+    STATEMENT_OR_RETURN(s, st, SS_GET);
+    sqlite3_bind_blob(s, 1, token_hash, SESSION_HASH_SIZE, SQLITE_STATIC);
+    return store_sqlite_one(st, s, read_staff_session, session);
+}
+
+topup_result store_staff_session_touch(store *st, const staff_session_row *session)
+{
+    STATEMENT_OR_RETURN(s, st, SS_TOUCH);
+    sqlite3_bind_blob(s, 1, session->token_hash, SESSION_HASH_SIZE, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, session->last_seen_at);
+    sqlite3_bind_int64(s, 3, session->expires_at);
+    return store_sqlite_changed_one(st, s, "staff session");
+}
+
+topup_result store_staff_session_delete(store *st, const uint8_t token_hash[SESSION_HASH_SIZE])
+{
+    STATEMENT_OR_RETURN(s, st, SS_DELETE);
+    sqlite3_bind_blob(s, 1, token_hash, SESSION_HASH_SIZE, SQLITE_STATIC);
+    return store_sqlite_step_done(st, s);
+}
+
+topup_result store_staff_sessions_delete_staff(store *st, const char *staff_id)
+{
+    STATEMENT_OR_RETURN(s, st, SS_DELETE_STAFF);
+    store_sqlite_bind_text(s, 1, staff_id);
+    return store_sqlite_step_done(st, s);
 }

@@ -25,6 +25,7 @@
       'recharge.idtype': '证件类型', 'recharge.idnumber': '证件号码',
       'id.resident_id': '居民身份证', 'id.passport': '护照', 'id.hk_macao_permit': '港澳居民来往内地通行证',
       'id.taiwan_permit': '台湾居民来往大陆通行证', 'id.foreign_permanent_id': '外国人永久居留身份证',
+      'recharge.invoice': '发票（可选）', 'recharge.invoice.title': '发票抬头', 'recharge.invoice.taxid': '纳税人识别号',
       'recharge.approval': '超过限额，需主管授权', 'recharge.approver': '主管工号', 'recharge.approver.password': '主管密码',
       'recharge.submit': '确认收款并充值', 'recharge.done': '充值成功', 'recharge.order': '订单号',
       'recharge.print': '打印小票', 'recharge.next': '下一笔', 'need.shift': '请先开班。',
@@ -59,6 +60,7 @@
       'recharge.idtype': 'ID type', 'recharge.idnumber': 'ID number',
       'id.resident_id': 'Resident ID card', 'id.passport': 'Passport', 'id.hk_macao_permit': 'Hong Kong/Macao permit',
       'id.taiwan_permit': 'Taiwan permit', 'id.foreign_permanent_id': 'Foreign permanent resident ID',
+      'recharge.invoice': 'Invoice (optional)', 'recharge.invoice.title': 'Invoice title', 'recharge.invoice.taxid': 'Tax id',
       'recharge.approval': 'Above the limit: a supervisor must approve', 'recharge.approver': 'Supervisor login',
       'recharge.approver.password': 'Supervisor password', 'recharge.submit': 'Take payment and recharge',
       'recharge.done': 'Recharged', 'recharge.order': 'Order', 'recharge.print': 'Print receipt',
@@ -114,8 +116,8 @@
   }
 
   /* One request; resolves (never rejects) to { ok, status, data, problem, blob }. */
-  function send(method, path, body, wantBlob) {
-    var headers = { 'Accept': 'application/json' };
+  function send(method, path, body, wantBlob, extra) {
+    var headers = Object.assign({ 'Accept': 'application/json' }, extra || {});
     if (method !== 'GET') headers['X-CSRF-Token'] = readCookie('topup_counter_csrf');
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     return fetch(path, {
@@ -133,8 +135,8 @@
     });
   }
 
-  function api(method, path, body, wantBlob) {
-    return session().then(function () { return send(method, path, body, wantBlob); });
+  function api(method, path, body, wantBlob, headers) {
+    return session().then(function () { return send(method, path, body, wantBlob, headers); });
   }
 
   /* Shows a problem (or clears it) in the page's message line. */

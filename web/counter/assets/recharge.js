@@ -7,6 +7,13 @@
   var message;
   var number = null; /* the looked-up number with its products */
   var checked = null; /* the read-back of the chosen amount */
+  var paymentKey = ''; /* one Idempotency-Key per payment: a retry of it is not a second one */
+
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes); /* randomUUID needs a secure context; this does not */
+    return Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join('');
+  }
 
   function byId(id) {
     return document.getElementById(id);
@@ -62,6 +69,7 @@
       }
       Desk.say(message, null, '');
       checked = { request: body, readback: r.data };
+      paymentKey = newKey();
       byId('readback').textContent = r.data.masked + ' · ' + r.data.operator_name + ' · ' +
         Desk.yuan(r.data.amount_minor) + ' ' + r.data.currency + ' (' + Desk.yuan(r.data.price_minor) + ')';
       byId('approval').hidden = !r.data.approval_required;
@@ -93,13 +101,18 @@
     });
     if (body.tender === 'cash') body.tendered_minor = Desk.toMinor(byId('tendered').value);
     else body.pos_reference = byId('pos').value.trim();
+    var title = byId('invoice-title').value.trim();
+    if (title) {
+      body.invoice_title = title;
+      body.invoice_tax_id = byId('invoice-tax-id').value.trim().toUpperCase();
+    }
     if (!byId('approval').hidden) {
       body.approver = byId('approver').value.trim();
       body.approver_password = byId('approver-password').value;
     }
     var button = byId('pay');
     button.disabled = true; /* one press, one payment */
-    Desk.api('POST', '/counter/api/recharges', body).then(function (r) {
+    Desk.api('POST', '/counter/api/recharges', body, false, { 'Idempotency-Key': paymentKey }).then(function (r) {
       byId('approver-password').value = '';
       if (!r.ok) {
         button.disabled = false;
@@ -107,6 +120,7 @@
         return;
       }
       byId('id-number').value = '';
+      paymentKey = '';
       Desk.say(message, null, '');
       byId('pay-form').hidden = true;
       byId('done').hidden = false;
