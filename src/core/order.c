@@ -16,6 +16,7 @@ static const char *const status_names[] = {
     [ORDER_REFUNDED] = "refunded",
     [ORDER_UNKNOWN] = "unknown",
     [ORDER_CLOSED] = "closed",
+    [ORDER_REVERSED] = "reversed",
 };
 
 _Static_assert(sizeof status_names / sizeof status_names[0] == ORDER_STATUS_COUNT,
@@ -24,6 +25,7 @@ _Static_assert(sizeof status_names / sizeof status_names[0] == ORDER_STATUS_COUN
 struct transition {
     order_status from; /* the order's current status */
     order_status to;   /* the status the event moves it to */
+    bool correction;   /* undoes a finished order: does not make from less final */
 };
 
 /* The whole order state machine; nothing else in topup decides which moves are legal.
@@ -37,22 +39,26 @@ struct transition {
  *   order moving again: closed is final, the refund lives with the payment.
  * - paid -> failed: paid through a provider but the credit was refused (the number closed
  *   meanwhile); the payment is then refunded.
- * - failed -> refunded is the only way money goes back; succeeded and refunded end the order. */
+ * - failed -> refunded is how money goes back for an order that did not go through.
+ * - succeeded -> reversed: a counter supervisor takes a recharge back within the reversal
+ *   window while the credit is still on the balance (service/counter_desk.c). It is a
+ *   correction, so succeeded stays final for everything that waits on an outcome. */
 static const struct transition transitions[] = {
-    {ORDER_NONE, ORDER_CREATED},
-    {ORDER_NONE, ORDER_PAID},
-    {ORDER_CREATED, ORDER_AWAITING_PAYMENT},
-    {ORDER_CREATED, ORDER_CLOSED},
-    {ORDER_AWAITING_PAYMENT, ORDER_PAID},
-    {ORDER_AWAITING_PAYMENT, ORDER_CLOSED},
-    {ORDER_PAID, ORDER_SUBMITTED},
-    {ORDER_PAID, ORDER_FAILED},
-    {ORDER_SUBMITTED, ORDER_SUCCEEDED},
-    {ORDER_SUBMITTED, ORDER_FAILED},
-    {ORDER_SUBMITTED, ORDER_UNKNOWN},
-    {ORDER_UNKNOWN, ORDER_SUCCEEDED},
-    {ORDER_UNKNOWN, ORDER_FAILED},
-    {ORDER_FAILED, ORDER_REFUNDED},
+    {ORDER_NONE, ORDER_CREATED, false},
+    {ORDER_NONE, ORDER_PAID, false},
+    {ORDER_CREATED, ORDER_AWAITING_PAYMENT, false},
+    {ORDER_CREATED, ORDER_CLOSED, false},
+    {ORDER_AWAITING_PAYMENT, ORDER_PAID, false},
+    {ORDER_AWAITING_PAYMENT, ORDER_CLOSED, false},
+    {ORDER_PAID, ORDER_SUBMITTED, false},
+    {ORDER_PAID, ORDER_FAILED, false},
+    {ORDER_SUBMITTED, ORDER_SUCCEEDED, false},
+    {ORDER_SUBMITTED, ORDER_FAILED, false},
+    {ORDER_SUBMITTED, ORDER_UNKNOWN, false},
+    {ORDER_UNKNOWN, ORDER_SUCCEEDED, false},
+    {ORDER_UNKNOWN, ORDER_FAILED, false},
+    {ORDER_FAILED, ORDER_REFUNDED, false},
+    {ORDER_SUCCEEDED, ORDER_REVERSED, true},
 };
 
 #define TRANSITION_COUNT (sizeof transitions / sizeof transitions[0])
@@ -103,7 +109,7 @@ bool order_status_is_final(order_status status)
     if (!status_valid(status))
         return false;
     for (size_t i = 0; i < TRANSITION_COUNT; i++) {
-        if (transitions[i].from == status)
+        if (transitions[i].from == status && !transitions[i].correction)
             return false;
     }
     return true;

@@ -16,7 +16,8 @@ typedef enum order_status {
     ORDER_FAILED,
     ORDER_REFUNDED,
     ORDER_UNKNOWN,
-    ORDER_CLOSED, /* never paid: the payment expired, failed or was cancelled */
+    ORDER_CLOSED,   /* never paid: the payment expired, failed or was cancelled */
+    ORDER_REVERSED, /* credited, then taken back at the counter and the money returned */
     ORDER_STATUS_COUNT
 } order_status;
 

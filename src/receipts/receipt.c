@@ -120,6 +120,7 @@ static const labels labels_zh = {
             [ORDER_FAILED] = "充值失败",
             [ORDER_REFUNDED] = "已退款",
             [ORDER_UNKNOWN] = "结果确认中",
+            [ORDER_REVERSED] = "已冲正",
         },
 };
 
@@ -151,6 +152,7 @@ static const labels labels_en = {
             [ORDER_FAILED] = "Failed",
             [ORDER_REFUNDED] = "Refunded",
             [ORDER_UNKNOWN] = "Being confirmed",
+            [ORDER_REVERSED] = "Reversed",
         },
 };
 
@@ -180,15 +182,13 @@ static bool is_empty(const char *text)
     return text == NULL || text[0] == '\0';
 }
 
-/* Valid UTF-8 of at most RECEIPT_TEXT_SIZE_MAX bytes without control or format characters:
- * pango draws nothing sensible from broken UTF-8, a newline would break a row, and a bidi
- * override could make the printed text read differently from what topup stored. */
-static bool text_ok(const char *text, bool required)
+/* Without control or format characters: pango draws nothing sensible from broken UTF-8, a
+ * newline would break a row, and a bidi override could make the printed text read differently
+ * from what topup stored. */
+bool receipt_text_valid(const char *text, size_t size_max)
 {
-    if (is_empty(text))
-        return !required;
-    size_t size = strnlen(text, RECEIPT_TEXT_SIZE_MAX + 1);
-    if (size > RECEIPT_TEXT_SIZE_MAX || !g_utf8_validate(text, (gssize)size, NULL))
+    size_t size = strnlen(text, size_max + 1);
+    if (size > size_max || !g_utf8_validate(text, (gssize)size, NULL))
         return false;
     for (const char *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
         GUnicodeType type = g_unichar_type(g_utf8_get_char(p));
@@ -196,6 +196,14 @@ static bool text_ok(const char *text, bool required)
             return false;
     }
     return true;
+}
+
+/* A receipt's field: valid text of at most RECEIPT_TEXT_SIZE_MAX bytes. */
+static bool text_ok(const char *text, bool required)
+{
+    if (is_empty(text))
+        return !required;
+    return receipt_text_valid(text, RECEIPT_TEXT_SIZE_MAX);
 }
 
 /* Digits, spaces, a leading '+' and at least one '*': a receipt can be shown to anyone holding
@@ -372,7 +380,7 @@ static topup_result qr_encode(const char *url, QRcode **qr /* OUT */)
  * topupd would accumulate receipt after receipt; TrueType subsets do not leak. Noto Sans CJK SC
  * next, then whatever fontconfig has. One family for all text, so Latin, digits and Chinese share
  * a baseline and a look. */
-static const char font_sans[] = "WenQuanYi Micro Hei, Noto Sans CJK SC, sans-serif";
+static const char font_sans[] = RECEIPT_FONT_SANS;
 static const char font_mono[] = "WenQuanYi Micro Hei Mono, Noto Sans Mono CJK SC, monospace";
 
 /* The measurements of one layout, in points. */

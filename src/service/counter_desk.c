@@ -609,40 +609,6 @@ static topup_result paying_shift(store *st, desk_action *a, const counter_order_
     return refuse(a, &no_shift);
 }
 
-static topup_result reversal_move(store *st, int64_t debit_id, int64_t credit_id,
-                                  int64_t amount_minor, const char *currency, int64_t now)
-{
-    if (amount_minor == 0)
-        return TOPUP_OK;
-    transfer_row transfer = {.debit_account_id = debit_id,
-                             .credit_account_id = credit_id,
-                             .amount_minor = amount_minor,
-                             .created_at = now};
-    snprintf(transfer.currency, sizeof transfer.currency, "%s", currency);
-    snprintf(transfer.kind, sizeof transfer.kind, "%s", COUNTER_KIND_REVERSAL);
-    return store_transfer(st, &transfer, NULL, NULL);
-}
-
-/* Undoes recharge_move_money with the paying account in the funding account's place. */
-static topup_result move_back(store *st, const order_row *order, int64_t subscriber_account_id,
-                              int64_t paying_account_id, int64_t now)
-{
-    int64_t face = order->face_minor, price = order->price_minor;
-    int64_t funded = price < face ? price : face;
-    topup_result r =
-        reversal_move(st, subscriber_account_id, paying_account_id, funded, order->currency, now);
-    if (r != TOPUP_OK || price == face)
-        return r;
-    const char *house = price < face ? "promotion_expense" : "fee_income";
-    account_row account;
-    if ((r = store_account_ensure(st, house, order->currency, house, 0, 0, &account)))
-        return r;
-    return price < face ? reversal_move(st, subscriber_account_id, account.id, face - price,
-                                        order->currency, now)
-                        : reversal_move(st, account.id, paying_account_id, price - face,
-                                        order->currency, now);
-}
-
 /* The rules a reversal must pass once the order and its supervisor are known. */
 static topup_result check_reversible(desk_action *a, const counter_reverse *rv,
                                      const subscriber_row *sub, int64_t now)
@@ -696,8 +662,12 @@ static topup_result reverse_step(store *st, desk_action *a, void *payload, int64
         r = paying_shift(st, a, &rv->row, &actor, &shift);
         paying_id = shift.drawer_account_id;
     }
+    /* The order moves to reversed, and the money back with transfers of the order, so the
+     * ledger and the order's events tell the same story. */
     if (r == TOPUP_OK)
-        r = move_back(st, &rv->order, sub.account_id, paying_id, now);
+        r = store_order_transition(st, &rv->order, ORDER_REVERSED, rv->reason, now);
+    if (r == TOPUP_OK)
+        r = recharge_return_money(st, &rv->order, sub.account_id, paying_id, COUNTER_KIND_REVERSAL);
     if (r != TOPUP_OK)
         return r;
     rv->row.reversed_at = now;

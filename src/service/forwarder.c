@@ -46,7 +46,7 @@ static topup_result finish_failed(store *st, order_row *order, const char *detai
     if (r == TOPUP_OK)
         r = partner_operator_account(st, order->operator_id, order->currency, &operator_account);
     if (r == TOPUP_OK)
-        r = recharge_return_money(st, order, operator_account);
+        r = recharge_return_money(st, order, operator_account, order->funding_account_id, "refund");
     if (r == TOPUP_OK)
         r = store_order_transition(st, order, ORDER_REFUNDED,
                                    "price returned to the funding account", now);

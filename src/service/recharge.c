@@ -146,26 +146,25 @@ topup_result recharge_move_money(store *st, const order_row *order, int64_t subs
     return r ? r : move(st, order->funding_account_id, house_id, price - face, order, "fee", NULL);
 }
 
-/* Dated when the order last changed (its failure), so a statement shows it on that day. */
-topup_result recharge_return_money(store *st, const order_row *order, int64_t credited_account_id)
+/* Dated when the order last changed (its failure or reversal), so a statement shows it on that
+ * day. */
+topup_result recharge_return_money(store *st, const order_row *order, int64_t credited_account_id,
+                                   int64_t paying_account_id, const char *kind)
 {
     int64_t face = order->face_minor, price = order->price_minor, at = order->updated_at;
     int64_t funded = price < face ? price : face;
-    topup_result r = move_at(st, credited_account_id, order->funding_account_id, funded, order,
-                             "refund", at, NULL);
+    topup_result r =
+        move_at(st, credited_account_id, paying_account_id, funded, order, kind, at, NULL);
     if (r != TOPUP_OK || price == face)
         return r;
     int64_t house_id;
     if (price < face) {
         r = house_account(st, "promotion_expense", order->currency, &house_id);
         return r ? r
-                 : move_at(st, credited_account_id, house_id, face - price, order, "refund", at,
-                           NULL);
+                 : move_at(st, credited_account_id, house_id, face - price, order, kind, at, NULL);
     }
     r = house_account(st, "fee_income", order->currency, &house_id);
-    return r ? r
-             : move_at(st, house_id, order->funding_account_id, price - face, order, "refund", at,
-                       NULL);
+    return r ? r : move_at(st, house_id, paying_account_id, price - face, order, kind, at, NULL);
 }
 
 /* New validity: the days are added to what is left, or to today when it had run out. */

@@ -81,9 +81,12 @@ topup_result recharge_fulfil(store *st, const recharge_request *request, const s
 topup_result recharge_move_money(store *st, const order_row *order, int64_t credited_account_id,
                                  int64_t *balance_after /* OUT */);
 
-/* The exact reverse of recharge_move_money, as new transfers of kind "refund": what a failed
- * order gives back. */
-topup_result recharge_return_money(store *st, const order_row *order, int64_t credited_account_id);
+/* The reverse of recharge_move_money, as new transfers of the given kind ("refund" for a failed
+ * order, "counter_reversal" for a reversed one): the face value out of credited_account_id, the
+ * price back to paying_account_id (the funding account, or the drawer paying cash back), the
+ * difference back to promotion expense or fee income. */
+topup_result recharge_return_money(store *st, const order_row *order, int64_t credited_account_id,
+                                   int64_t paying_account_id, const char *kind);
 
 /* Fills response with the problem answer for result. */
 void recharge_answer_error(recharge_response *response, topup_result result);

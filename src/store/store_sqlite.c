@@ -75,6 +75,7 @@ typedef enum statement_id {
     S_VERIFY_ORPHANS,
     S_VERIFY_REFUNDS_OWED,
     S_VERIFY_REFUNDED_PARTNER_ORDERS,
+    S_VERIFY_REVERSED_ORDERS,
     S_TRANSFER_COUNT,
     S_SUBSCRIBER_GET,
     S_SUBSCRIBER_INSERT,
@@ -263,6 +264,17 @@ static const char *const statement_sql[S_COUNT] = {
         "  WHERE o.status = 'refunded' AND o.channel = 'partner'"
         "  GROUP BY t.order_id, a.id)"
         " WHERE net_minor IS NOT 0 ORDER BY order_id, account_id",
+    /* A reversed recharge took back exactly what it credited. */
+    [S_VERIFY_REVERSED_ORDERS] =
+        "SELECT printf('Order %d was reversed but its transfers leave %s on the account of %s.',"
+        "  id, net_minor, msisdn)"
+        " FROM (SELECT o.id, o.msisdn,"
+        "  topup_exact_sum(CASE WHEN t.credit_account_id = s.account_id THEN t.amount_minor"
+        "   WHEN t.debit_account_id = s.account_id THEN -t.amount_minor END) AS net_minor"
+        "  FROM orders o JOIN subscribers s ON s.msisdn = o.msisdn"
+        "  LEFT JOIN transfers t ON t.order_id = o.id"
+        "  WHERE o.status = 'reversed' GROUP BY o.id)"
+        " WHERE net_minor IS NOT 0 ORDER BY id",
     [S_VERIFY_REFUNDS_OWED] =
         "WITH owed AS ("
         "  SELECT 'refunds_payable:' || p.provider AS code, r.currency,"
@@ -1371,6 +1383,7 @@ topup_result store_verify(store *st, store_verify_problem_fn problem, void *cont
         S_VERIFY_ORPHANS,                 /* (5) a transfer's order exists */
         S_VERIFY_REFUNDS_OWED,            /* (6) refunds payable hold exactly what is owed */
         S_VERIFY_REFUNDED_PARTNER_ORDERS, /* (7) a refunded partner order left nothing moved */
+        S_VERIFY_REVERSED_ORDERS,         /* (8) a reversed recharge took back its credit */
     };
     int64_t problems = 0, transfers = 0, accounts = 0;
     bool opened;

@@ -251,6 +251,12 @@ describe('counter endpoints', () => {
     const after = Number(sql(ws.db, "SELECT a.balance_minor FROM subscribers s JOIN accounts a ON a.id = s.account_id WHERE s.msisdn = '+8613800138300'"));
     assert.equal(after, before - 4000);
     assert.equal(Number(sql(ws.db, "SELECT balance_minor FROM accounts WHERE code = 'drawer:bj-xidan:wang'")), drawerBefore + 4000);
+    assert.equal(sql(ws.db, `SELECT status FROM orders WHERE id = ${paid.order.id}`), 'reversed',
+      'the order itself says it was reversed');
+    assert.equal(sql(ws.db, `SELECT to_status || ':' || reason FROM order_events WHERE order_id = ${paid.order.id} ORDER BY seq DESC LIMIT 1`),
+      'reversed:客户输错号码', 'as its last event, with the reason');
+    assert.equal(sql(ws.db, `SELECT count(*) FROM transfers WHERE kind = 'counter_reversal' AND order_id = ${paid.order.id}`), '1',
+      'the money goes back with a transfer of the order');
     assertProblem(await li.request('POST', '/counter/api/reversals', { json: { order_id: paid.order.id, reason: 'again' } }), 409, 'already_reversed');
     const voided = pdfText((await li.request('POST', `/counter/api/receipts/${paid.order.id}`)).raw, ws.dir);
     assert.match(voided, /作废/);

@@ -22,6 +22,7 @@ static const bool allowed[ORDER_STATUS_COUNT][ORDER_STATUS_COUNT] = {
     [ORDER_SUBMITTED] = {[ORDER_SUCCEEDED] = true, [ORDER_FAILED] = true, [ORDER_UNKNOWN] = true},
     [ORDER_UNKNOWN] = {[ORDER_SUCCEEDED] = true, [ORDER_FAILED] = true},
     [ORDER_FAILED] = {[ORDER_REFUNDED] = true},
+    [ORDER_SUCCEEDED] = {[ORDER_REVERSED] = true},
 };
 
 static void every_pair_matches_the_expected_machine(void **state)
@@ -48,11 +49,13 @@ static void values_outside_the_enum_never_transition(void **state)
     assert_string_equal(order_status_name(ORDER_STATUS_COUNT), "invalid");
 }
 
-static void only_succeeded_refunded_and_closed_are_final(void **state)
+/* A counter reversal corrects a succeeded order; it does not make succeeded less final. */
+static void only_succeeded_refunded_closed_and_reversed_are_final(void **state)
 {
     (void)state;
     for (int s = 0; s < ORDER_STATUS_COUNT; s++) {
-        bool want = s == ORDER_SUCCEEDED || s == ORDER_REFUNDED || s == ORDER_CLOSED;
+        bool want =
+            s == ORDER_SUCCEEDED || s == ORDER_REFUNDED || s == ORDER_CLOSED || s == ORDER_REVERSED;
         if (order_status_is_final((order_status)s) != want)
             fail_msg("%s: final should be %d", order_status_name((order_status)s), want);
     }
@@ -73,6 +76,7 @@ static void names_are_the_stored_ones_and_round_trip(void **state)
         [ORDER_REFUNDED] = "refunded",
         [ORDER_UNKNOWN] = "unknown",
         [ORDER_CLOSED] = "closed",
+        [ORDER_REVERSED] = "reversed",
     };
     for (int s = 0; s < ORDER_STATUS_COUNT; s++) {
         assert_string_equal(order_status_name((order_status)s), names[s]);
@@ -104,7 +108,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_pair_matches_the_expected_machine),
         cmocka_unit_test(values_outside_the_enum_never_transition),
-        cmocka_unit_test(only_succeeded_refunded_and_closed_are_final),
+        cmocka_unit_test(only_succeeded_refunded_closed_and_reversed_are_final),
         cmocka_unit_test(names_are_the_stored_ones_and_round_trip),
         cmocka_unit_test(parse_rejects_anything_but_an_exact_name),
     };
