@@ -19,6 +19,24 @@ key=$(cat "$key_file")
 # A database made by an earlier version gets the newer tables.
 build/topup migrate --db "$db" >/dev/null
 
+# A demo business hall with a teller and a supervisor for the counter tour; their passwords are
+# made here and kept in var/demo-staff (readable by this user only).
+if [ ! -f var/demo-staff ]; then
+  teller_password=$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 12)
+  supervisor_password=$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 12)
+  build/topup hall add --db "$db" --id demo-hall --name "西单营业厅 (demo)" --currency CNY >/dev/null
+  printf '%s\n' "$teller_password" |
+    build/topup staff add --db "$db" --id teller --name "王丽" --role teller --hall demo-hall >/dev/null
+  printf '%s\n' "$supervisor_password" |
+    build/topup staff add --db "$db" --id supervisor --name "李强" --role supervisor \
+      --hall demo-hall >/dev/null
+  (umask 077 && printf 'teller %s\nsupervisor %s\n' "$teller_password" "$supervisor_password" \
+    >var/demo-staff)
+fi
+if [ ! -f var/counter-key ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 > var/counter-key)
+fi
+
 # A demo partner (a reseller with a prepaid float) for the partner API tour.
 if [ ! -f var/demo-shop.secret ]; then
   (umask 077 && build/topup merchant add --db "$db" --id demo-shop --name "Demo shop" \
@@ -46,6 +64,7 @@ listen = $listen
 sandbox.gateway = http://$listen
 sandbox.webhook_secret = var/sandbox-webhook-secret
 portal.key_file = var/portal-key
+counter.key_file = var/counter-key
 # Subscribers' SMS go to a local SMSC over SMPP (start tests/sms/demo-smsc.mjs to see them).
 sms.transport = smpp
 sms.host = 127.0.0.1
@@ -61,6 +80,7 @@ cat <<TXT
   (demo operators, ranges and products; not real data).
 
   The recharge website: open http://$listen/ in a browser (pay with the sandbox provider).
+  The business-hall counter: http://$listen/counter, staff and passwords in var/demo-staff.
 
   Demo API key (admin scope): $key
 
