@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { REPO_ROOT, TOPUP, createWorkspace, run, startDaemon, topup, verifyLedger } from '../integration/harness.mjs';
-import { VIEWPORTS, launchBrowser, newContext, pdfText, textOf } from '../portal/world.mjs';
+import { VIEWPORTS, launchBrowser, newContext, pdfQrCodes, pdfText, textOf } from '../portal/world.mjs';
 
 const PASSWORD = 'counter horse battery';
 const ARTIFACTS = path.join(REPO_ROOT, 'tests', 'artifacts', 'counter');
@@ -131,6 +131,13 @@ describe('the counter in a browser', () => {
     assert.match(text, /王丽/);
     assert.match(text, /北京西单营业厅/);
     assert.match(text, /现金/);
+    // The QR code on the roll leads to the receipt check page, and that check is genuine.
+    const [qr] = await pdfQrCodes(file);
+    const check = /\/r\/(\d+)\/([0-9a-f]{16})$/.exec(qr ?? '');
+    assert.ok(check, `a receipt check URL in the QR code: ${qr}`);
+    const verdict = await page.evaluate(async ([id, code]) =>
+      (await fetch(`/portal/api/check/${id}/${code}`)).json(), [check[1], check[2]]);
+    assert.equal(verdict.genuine, true, JSON.stringify(verdict));
 
     await readBack('13800138500', 'cmcc-30');
     await page.getByLabel('客户已确认号码与金额').check();
