@@ -70,8 +70,12 @@
       Desk.say(message, null, '');
       checked = { request: body, readback: r.data };
       paymentKey = newKey();
-      byId('readback').textContent = r.data.masked + ' · ' + r.data.operator_name + ' · ' +
-        Desk.yuan(r.data.amount_minor) + ' ' + r.data.currency + ' (' + Desk.yuan(r.data.price_minor) + ')';
+      // Read back as the customer hears it: "138****8000 · 中国移动 · ¥50.00", and what they pay
+      // only when it differs from the face value.
+      var sign = r.data.currency === 'CNY' ? '¥' : r.data.currency + ' ';
+      var face = sign + Desk.yuan(r.data.amount_minor);
+      var price = r.data.price_minor === r.data.amount_minor ? '' : ' (' + sign + Desk.yuan(r.data.price_minor) + ')';
+      byId('readback').textContent = r.data.masked + ' · ' + r.data.operator_name + ' · ' + face + price;
       byId('approval').hidden = !r.data.approval_required;
       byId('pay-form').hidden = false;
       byId('number-form').hidden = true;
