@@ -104,7 +104,7 @@ describe('the counter in a browser', () => {
     await shot('shift-open');
 
     const said = await readBack('13800138500', 'cmcc-50');
-    assert.match(said, /138\*\*\*\*8500 · China Mobile 中国移动 · 50\.00 CNY/);
+    assert.match(said, /^138\*\*\*\*8500 · China Mobile 中国移动 · ¥50\.00$/);
     await page.getByLabel('客户已确认号码与金额').check();
     await page.getByLabel('实收现金（元）').fill('100');
     await textOf(page.locator('#change'), /^50\.00$/);
