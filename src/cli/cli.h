@@ -212,6 +212,8 @@ int cli_cmd_audit_list(cli_context *ctx, int argc, char **argv);
 int cli_cmd_shift_open(cli_context *ctx, int argc, char **argv);
 int cli_cmd_shift_close(cli_context *ctx, int argc, char **argv);
 int cli_cmd_shift_report(cli_context *ctx, int argc, char **argv);
+int cli_cmd_invoices_list(cli_context *ctx, int argc, char **argv);
+int cli_cmd_invoices_pdf(cli_context *ctx, int argc, char **argv);
 
 /* How much cli_demo_load wrote. */
 typedef struct cli_demo_counts {

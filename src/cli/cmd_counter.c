@@ -2,20 +2,26 @@
  * Halls and staff are set up here; shifts can be opened, closed and reported on here too, so
  * operations (and tests) can count a drawer in or out without the web counter. Every change goes
  * through service/counter.c, which writes its audit entry in the same transaction; a refusal by
- * rule is committed as its audit entry alone, then reported.
+ * rule is committed as its audit entry alone, then reported. Finance lists a day's invoice
+ * requests and writes their A4 records with topup invoices.
  *
  * A staff password is read from standard input or from a file only its owner can read, never
  * from the command line, where other users of the machine could see it in the process list. */
 #include <openssl/crypto.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "payments/bill.h"
+#include "receipts/invoice.h"
+#include "receipts/receipt.h"
 #include "service/counter.h"
 #include "service/portal.h"
 
@@ -649,4 +655,179 @@ int cli_cmd_shift_report(cli_context *ctx, int argc, char **argv)
         rc = CLI_EXIT_OK;
     }
     return cli_session_end(&session, rc);
+}
+
+/* ---- topup invoices ---- */
+
+#define INVOICE_BATCH_SIZE 200 /* rows read per query while a day is listed */
+#define BEIJING_OFFSET_S   (8 * 3600)
+#define LOCAL_TIME_SIZE    32 /* "2026-11-25 21:30:05+08:00" and room */
+
+/* An invoice of a reversed order is void, whatever the order's own status says. */
+static const char *invoice_status(const counter_invoice_row *row)
+{
+    return row->reversed_at != 0 ? "reversed" : order_status_name(row->status);
+}
+
+/* Beijing time, as the day finance asked for is cut. */
+static void beijing_time_format(int64_t unix_seconds, char text[LOCAL_TIME_SIZE])
+{
+    time_t local = (time_t)(unix_seconds + BEIJING_OFFSET_S);
+    struct tm fields;
+    if (gmtime_r(&local, &fields) == NULL ||
+        strftime(text, LOCAL_TIME_SIZE, "%Y-%m-%d %H:%M:%S+08:00", &fields) == 0)
+        snprintf(text, LOCAL_TIME_SIZE, "@%lld", (long long)unix_seconds);
+}
+
+static json_t *invoice_json(const counter_invoice_row *row)
+{
+    return json_pack("{s:I,s:o,s:s,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:o}", "order_id",
+                     (json_int_t)row->order_id, "created_at", cli_json_time(row->created_at),
+                     "title", row->invoice_title, "tax_id", text_or_null(row->invoice_tax_id),
+                     "amount", money_json(row->price_minor, row->currency), "face_value",
+                     money_json(row->face_minor, row->currency), "currency", row->currency,
+                     "operator", row->operator_id, "hall", row->hall_id, "teller", row->staff_id,
+                     "status", invoice_status(row), "reversed_at", cli_json_time(row->reversed_at));
+}
+
+static void invoice_print(const counter_invoice_row *row)
+{
+    char at[LOCAL_TIME_SIZE], amount[MONEY_TEXT_SIZE_MAX];
+    beijing_time_format(row->created_at, at);
+    printf("%s  %lld  %s  %s  %s %s  %s  %s  %s\n", at, (long long)row->order_id,
+           row->invoice_title, row->invoice_tax_id[0] ? row->invoice_tax_id : "-", row->currency,
+           cli_money_text(row->price_minor, row->currency, amount), row->hall_id, row->staff_id,
+           invoice_status(row));
+}
+
+/* Reads the day in batches, printing each line as it comes or gathering the JSON list. */
+static topup_result invoices_emit(store *st, int64_t from, int64_t to, const char *hall_id,
+                                  json_t *list, size_t *total /* OUT */)
+{
+    static counter_invoice_row rows[INVOICE_BATCH_SIZE];
+    int64_t after = 0;
+    size_t count = 0;
+    *total = 0;
+    do {
+        topup_result r = store_counter_invoices_list(st, from, to, hall_id, after, rows,
+                                                     INVOICE_BATCH_SIZE, &count);
+        if (r != TOPUP_OK)
+            return r;
+        for (size_t i = 0; i < count; i++) {
+            if (list)
+                json_array_append_new(list, invoice_json(&rows[i]));
+            else
+                invoice_print(&rows[i]);
+        }
+        *total += count;
+        if (count > 0)
+            after = rows[count - 1].order_id;
+    } while (count == INVOICE_BATCH_SIZE);
+    return TOPUP_OK;
+}
+
+int cli_cmd_invoices_list(cli_context *ctx, int argc, char **argv)
+{
+    enum { O_DATE, O_HALL, O_COUNT };
+    static const cli_option options[O_COUNT] = {{"date", true}, {"hall", true}};
+    const char *v[O_COUNT];
+    int64_t from = 0, to = 0;
+    store *st;
+    int rc = cli_parse(ctx, argc, argv, options, O_COUNT, v, NULL, 0, NULL);
+    if (rc != CLI_CONTINUE || (rc = cli_require(ctx, v[O_DATE], "date")) != CLI_CONTINUE ||
+        (rc = check_hall_id(ctx, v[O_HALL], "hall")) != CLI_CONTINUE)
+        return rc;
+    if (!bill_day_parse(v[O_DATE], &from, &to))
+        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "date", v[O_DATE],
+                             "use a day YYYY-MM-DD (Beijing time)");
+    if ((rc = cli_store_open(ctx, STORE_READ_ONLY, &st)) != CLI_CONTINUE)
+        return rc;
+    json_t *list = ctx->json ? json_array() : NULL;
+    size_t total = 0;
+    topup_result r = invoices_emit(st, from, to, v[O_HALL], list, &total);
+    store_close(st);
+    if (r != TOPUP_OK) {
+        json_decref(list);
+        return cli_fail(r, NULL);
+    }
+    if (list)
+        return cli_json_print(json_pack("{s:s,s:o}", "date", v[O_DATE], "invoices", list));
+    if (total == 0)
+        printf("no invoices on %s\n", v[O_DATE]);
+    return CLI_EXIT_OK;
+}
+
+/* Writes the whole PDF to path, replacing what was there. */
+static topup_result pdf_write(const char *path, const unsigned char *pdf, size_t size)
+{
+    FILE *file = fopen(path, "wb");
+    if (file == NULL)
+        return TOPUP_E_IO;
+    bool written = fwrite(pdf, 1, size, file) == size;
+    if (fclose(file) != 0 || !written)
+        return TOPUP_E_IO;
+    return TOPUP_OK;
+}
+
+static void invoice_facts_from(const counter_invoice_row *row, invoice_facts *facts /* OUT */)
+{
+    *facts = (invoice_facts){
+        .order_id = row->order_id,
+        .created_at = row->created_at,
+        .seller = row->operator_name,
+        .buyer_title = row->invoice_title,
+        .buyer_tax_id = row->invoice_tax_id,
+        .amount_minor = row->price_minor,
+        .currency = row->currency,
+        .hall_name = row->hall_name,
+        .teller_name = row->staff_name,
+        .voided = row->reversed_at != 0,
+    };
+}
+
+int cli_cmd_invoices_pdf(cli_context *ctx, int argc, char **argv)
+{
+    enum { O_ORDER, O_OUT, O_COUNT };
+    static const cli_option options[O_COUNT] = {{"order", true}, {"out", true}};
+    const char *v[O_COUNT];
+    int64_t order_id;
+    store *st;
+    int rc = cli_parse(ctx, argc, argv, options, O_COUNT, v, NULL, 0, NULL);
+    if (rc != CLI_CONTINUE || (rc = cli_require(ctx, v[O_ORDER], "order")) != CLI_CONTINUE ||
+        (rc = cli_require(ctx, v[O_OUT], "out")) != CLI_CONTINUE)
+        return rc;
+    if (!decimal_parse(v[O_ORDER], 1, INT64_MAX, &order_id))
+        return cli_bad_value(ctx, TOPUP_E_INVALID_ARGUMENT, "order", v[O_ORDER], "an order id");
+    if ((rc = cli_store_open(ctx, STORE_READ_ONLY, &st)) != CLI_CONTINUE)
+        return rc;
+    counter_invoice_row row;
+    topup_result r = store_counter_invoice_get(st, order_id, &row);
+    store_close(st);
+    if (r == TOPUP_E_NOT_FOUND)
+        return cli_fail(r,
+                        "Order %lld has no invoice request: it was not taken at a counter, or "
+                        "its customer asked for no invoice.",
+                        (long long)order_id);
+    if (r != TOPUP_OK)
+        return cli_fail(r, NULL);
+    invoice_facts facts;
+    invoice_facts_from(&row, &facts);
+    unsigned char *pdf = NULL;
+    size_t size = 0;
+    /* fontconfig's one-time configuration, loaded the way the sanitizer build expects. */
+    receipt_fonts_load();
+    if ((r = invoice_render_pdf(&facts, &pdf, &size)) != TOPUP_OK)
+        return cli_fail(r, "The invoice of order %lld cannot be drawn.", (long long)order_id);
+    r = pdf_write(v[O_OUT], pdf, size);
+    free(pdf);
+    if (r != TOPUP_OK)
+        return cli_fail(r, "Writing %s failed; check the directory exists and is writable.",
+                        v[O_OUT]);
+    if (ctx->json)
+        return cli_json_print(json_pack("{s:I,s:s,s:I,s:s}", "order_id", (json_int_t)order_id,
+                                        "out", v[O_OUT], "size", (json_int_t)size, "status",
+                                        invoice_status(&row)));
+    printf("wrote the invoice of order %lld to %s (%zu bytes)%s\n", (long long)order_id, v[O_OUT],
+           size, row.reversed_at != 0 ? ", marked void: the order was reversed" : "");
+    return CLI_EXIT_OK;
 }

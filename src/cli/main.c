@@ -277,6 +277,16 @@ static const cli_command commands[] = {
      "Usage: topup shift report --id N\n"
      "Totals per tender and per operator, and the cash expected, counted and over or short.\n"
      "Seeing it is recorded in the audit log.\n"},
+    {"invoices", "list", cli_cmd_invoices_list, "list a day's counter invoice requests",
+     "Usage: topup invoices list --date YYYY-MM-DD [--hall ID]\n"
+     "The counter recharges whose customer asked for an invoice (发票), taken on that day in\n"
+     "Beijing time: time, order, title, tax id, amount paid, hall, teller and status. An\n"
+     "invoice of a reversed order shows \"reversed\" and is void.\n"
+     "  --hall ID   only this hall's\n"},
+    {"invoices", "pdf", cli_cmd_invoices_pdf, "write a counter invoice request as an A4 PDF",
+     "Usage: topup invoices pdf --order ID --out FILE\n"
+     "The record finance issues the invoice from: seller, buyer title and tax id, the item and\n"
+     "amount, the hall and teller; marked void when the order was reversed. FILE is replaced.\n"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -82,6 +82,13 @@ topup_result receipt_check_code(const unsigned char *key, size_t key_size, int64
 bool receipt_check_valid(const unsigned char *key, size_t key_size, int64_t order_id,
                          const char *code);
 
+/* The font families every topup document is set in, for pango; receipt.c says why this one. */
+#define RECEIPT_FONT_SANS "WenQuanYi Micro Hei, Noto Sans CJK SC, sans-serif"
+
+/* Whether text is valid UTF-8 of at most size_max bytes without control or format characters
+ * (newlines, bidi overrides): what any printed document may show. text must not be NULL. */
+bool receipt_text_valid(const char *text, size_t size_max);
+
 /* Loads the font configuration now (once per process), so the first receipt does not pay for
  * it; topupd calls it at start. */
 void receipt_fonts_load(void);

@@ -894,6 +894,38 @@ topup_result store_counter_order_printed(store *st, int64_t order_id, int *print
  * reversed. */
 topup_result store_counter_order_reverse(store *st, const counter_order_row *row);
 
+/* A counter order whose customer asked for an invoice (发票), with what finance needs of its
+ * order, hall and teller: one line of `topup invoices list` and the facts of the A4 record. */
+typedef struct counter_invoice_row {
+    int64_t order_id;
+    int64_t created_at; /* the counter recharge's time, unix seconds */
+    char invoice_title[INVOICE_TITLE_SIZE];
+    char invoice_tax_id[INVOICE_TAX_ID_SIZE]; /* "" for a person */
+    char msisdn[E164_SIZE];
+    char operator_id[CATALOG_ID_SIZE];
+    char operator_name[CATALOG_NAME_SIZE];
+    int64_t face_minor;  /* credited to the subscriber */
+    int64_t price_minor; /* what the customer paid: the invoice's amount */
+    char currency[CURRENCY_CODE_SIZE];
+    order_status status;
+    char hall_id[HALL_ID_SIZE];
+    char hall_name[HALL_NAME_SIZE];
+    char staff_id[STAFF_ID_SIZE]; /* the teller who served */
+    char staff_name[STAFF_NAME_SIZE];
+    int64_t reversed_at; /* 0 unless reversed: the invoice is then void */
+} counter_invoice_row;
+
+/* The counter orders with an invoice request taken in [from, to) (unix seconds), of one hall
+ * when hall_id is non-NULL, in order id order after after_order_id (0 = from the first); fills
+ * at most count_max. */
+topup_result store_counter_invoices_list(store *st, int64_t from, int64_t to, const char *hall_id,
+                                         int64_t after_order_id,
+                                         counter_invoice_row *rows /* OUT */, size_t count_max,
+                                         size_t *count /* OUT */);
+/* TOPUP_E_NOT_FOUND when the order is no counter order or its customer asked for no invoice. */
+topup_result store_counter_invoice_get(store *st, int64_t order_id,
+                                       counter_invoice_row *row /* OUT */);
+
 /* A staff member's login at /counter, kept as the SHA-256 of its cookie (like the portal's). */
 typedef struct staff_session_row {
     uint8_t token_hash[SESSION_HASH_SIZE];

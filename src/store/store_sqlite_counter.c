@@ -36,6 +36,8 @@ typedef enum slot {
     SS_TOUCH,
     SS_DELETE,
     SS_DELETE_STAFF,
+    INV_LIST,
+    INV_GET,
     SLOT_END
 } slot;
 
@@ -55,6 +57,16 @@ _Static_assert(SLOT_END <= STORE_EXTRA_STATEMENTS_MAX, "raise STORE_EXTRA_STATEM
     " id_type, id_hash, id_last4, approved_by, invoice_title, invoice_tax_id,"                     \
     " receipt_print_count, created_at, reversed_at, reversed_by, reversal_shift_id,"               \
     " reversal_reason"
+
+/* An invoice request with its order, operator, hall and teller. Filtered on the counter order's
+ * created_at, which the partial index counter_orders_invoices covers for just these rows. */
+#define INVOICE_SELECT                                                                             \
+    "SELECT c.order_id, c.created_at, c.invoice_title, c.invoice_tax_id, o.msisdn,"                \
+    " o.operator_id, op.name, o.face_minor, o.price_minor, o.currency, o.status, c.hall_id,"       \
+    " h.name, c.staff_id, s.name, c.reversed_at"                                                   \
+    " FROM counter_orders c JOIN orders o ON o.id = c.order_id"                                    \
+    " JOIN operators op ON op.id = o.operator_id JOIN halls h ON h.id = c.hall_id"                 \
+    " JOIN staff s ON s.id = c.staff_id WHERE c.invoice_title IS NOT NULL"
 
 /* A shift report's sums: money counts as taken once the order is paid and until it is given
  * back; a reversed order is summed apart, whatever its status, because its money went back
@@ -144,6 +156,12 @@ static const char *sql_of(slot id)
         return "DELETE FROM staff_sessions WHERE token_hash = ?1";
     case SS_DELETE_STAFF:
         return "DELETE FROM staff_sessions WHERE staff_id = ?1";
+    case INV_LIST:
+        return INVOICE_SELECT " AND c.created_at >= ?1 AND c.created_at < ?2"
+                              " AND (?3 IS NULL OR c.hall_id = ?3) AND c.order_id > ?4"
+                              " ORDER BY c.order_id LIMIT ?5";
+    case INV_GET:
+        return INVOICE_SELECT " AND c.order_id = ?1";
     default:
         return "";
     }
@@ -563,6 +581,53 @@ topup_result store_counter_order_reverse(store *st, const counter_order_row *row
     bind_id_or_null(s, 4, row->reversal_shift_id);
     store_sqlite_bind_text(s, 5, row->reversal_reason);
     return store_sqlite_changed_one(st, s, "counter order not yet reversed");
+}
+
+/* ---- invoices ---- */
+
+static void read_invoice(sqlite3_stmt *s, void *out)
+{
+    counter_invoice_row *row = out;
+    memset(row, 0, sizeof *row);
+    row->order_id = sqlite3_column_int64(s, 0);
+    row->created_at = sqlite3_column_int64(s, 1);
+    store_sqlite_column_copy(s, 2, row->invoice_title, sizeof row->invoice_title);
+    store_sqlite_column_copy(s, 3, row->invoice_tax_id, sizeof row->invoice_tax_id);
+    store_sqlite_column_copy(s, 4, row->msisdn, sizeof row->msisdn);
+    store_sqlite_column_copy(s, 5, row->operator_id, sizeof row->operator_id);
+    store_sqlite_column_copy(s, 6, row->operator_name, sizeof row->operator_name);
+    row->face_minor = sqlite3_column_int64(s, 7);
+    row->price_minor = sqlite3_column_int64(s, 8);
+    store_sqlite_column_copy(s, 9, row->currency, sizeof row->currency);
+    /* An unknown name leaves ORDER_NONE, which no caller prints as a real state. */
+    const char *status = (const char *)sqlite3_column_text(s, 10);
+    if (status == NULL || !order_status_parse(status, &row->status))
+        row->status = ORDER_NONE;
+    store_sqlite_column_copy(s, 11, row->hall_id, sizeof row->hall_id);
+    store_sqlite_column_copy(s, 12, row->hall_name, sizeof row->hall_name);
+    store_sqlite_column_copy(s, 13, row->staff_id, sizeof row->staff_id);
+    store_sqlite_column_copy(s, 14, row->staff_name, sizeof row->staff_name);
+    row->reversed_at = sqlite3_column_int64(s, 15);
+}
+
+topup_result store_counter_invoices_list(store *st, int64_t from, int64_t to, const char *hall_id,
+                                         int64_t after_order_id, counter_invoice_row *rows,
+                                         size_t count_max, size_t *count)
+{
+    STATEMENT_OR_RETURN(s, st, INV_LIST);
+    sqlite3_bind_int64(s, 1, from);
+    sqlite3_bind_int64(s, 2, to);
+    bind_text_or_null(s, 3, hall_id);
+    sqlite3_bind_int64(s, 4, after_order_id);
+    sqlite3_bind_int64(s, 5, (int64_t)count_max);
+    return store_sqlite_many(st, s, read_invoice, rows, sizeof *rows, count_max, count);
+}
+
+topup_result store_counter_invoice_get(store *st, int64_t order_id, counter_invoice_row *row)
+{
+    STATEMENT_OR_RETURN(s, st, INV_GET);
+    sqlite3_bind_int64(s, 1, order_id);
+    return store_sqlite_one(st, s, read_invoice, row);
 }
 
 /* ---- staff sessions ---- */

@@ -2,7 +2,7 @@
 # The checks are conditions passed to eval in single quotes on purpose: they expand when run
 # (so variables read only inside them look unused to shellcheck).
 # shellcheck disable=SC2016,SC2034
-# Tests of `topup hall|staff|audit|shift`: what a business hall's operations rely on (staff set
+# Tests of `topup hall|staff|audit|shift|invoices`: what a business hall's operations rely on (staff set
 # up with a password never taken from the command line and never shown, a drawer counted in and
 # out through ledger transfers that leave it empty, over and short booked with their reason, one
 # open shift per teller at their own hall, every action and refusal in an audit log nobody can
@@ -132,6 +132,82 @@ check "an audit entry cannot be deleted" eval 'err_has "append-only" && [ "$(sql
 
 run verify
 check "verify is OK: every shift moved money only by balanced transfers" eval 'status_is 0'
+
+# Invoices. A counter recharge is taken only over HTTP (tests/integration/counter_api.test.mjs),
+# so the rows finance lists are written here with sqlite3, after the last verify: these orders
+# moved no money. Times are cut at Beijing midnight: 2026-11-25 10:00, 23:30 and 2026-11-26 00:10
+# in Beijing, the last being still the 25th in UTC.
+drawer=$(sqlite3 "$db" "SELECT drawer_account_id FROM shifts WHERE id = $shift_id")
+at_morning=$(date -u -d '2026-11-25T02:00:00Z' +%s)
+at_night=$(date -u -d '2026-11-25T15:30:00Z' +%s)
+at_next_day=$(date -u -d '2026-11-25T16:10:00Z' +%s)
+counter_order() { # ID AT HALL STAFF STATUS PRICE TITLE TAX_ID REVERSED_AT
+    local title=NULL reversed=NULL reversed_by=NULL
+    [ -n "$7" ] && title="'$7'"
+    [ -n "$9" ] && reversed=$9 && reversed_by="'li'"
+    sqlite3 "$db" "INSERT INTO orders(id, channel, msisdn, operator_id, product_id, face_minor,
+        price_minor, currency, funding_account_id, status, created_at, updated_at)
+        VALUES ($1, 'counter', '+8613800138000', 'cmcc', 'cmcc-50', 5000, $6, 'CNY', $drawer,
+        '$5', $2, $2);
+      INSERT INTO counter_orders(order_id, shift_id, hall_id, staff_id, tender, tendered_minor,
+        id_type, id_hash, id_last4, invoice_title, invoice_tax_id, created_at, reversed_at,
+        reversed_by) VALUES ($1, $shift_id, '$3', '$4', 'cash', $6, 'resident_id',
+        zeroblob(32), '002X', $title, '$8', $2, $reversed, $reversed_by);"
+}
+counter_order 900001 "$at_morning" bj-xidan wang succeeded 5000 "北京某某科技有限公司" 91110000600037341L ""
+counter_order 900002 "$at_night" bj-xidan wang succeeded 4900 "张三" "" "$at_night"
+counter_order 900003 "$at_night" bj-xidan wang succeeded 5000 "" "" ""
+counter_order 900004 "$at_night" sh-01 zhao succeeded 5000 "上海某某有限公司" 91310000000000000X ""
+counter_order 900005 "$at_next_day" bj-xidan wang succeeded 5000 "次日公司" "" ""
+
+run invoices list --date 2026-11-25 --json
+check "the day's invoices are listed in order, without orders that asked for none or of the next Beijing day" eval 'status_is 0 && json "[.invoices[].order_id] == [900001, 900002, 900004]"'
+check "an invoice lists title, tax id, amount paid, hall, teller and status" eval 'json ".invoices[0] | .title == \"北京某某科技有限公司\" and .tax_id == \"91110000600037341L\" and .amount == \"50.00\" and .currency == \"CNY\" and .hall == \"bj-xidan\" and .teller == \"wang\" and .status == \"succeeded\""'
+check "a person has no tax id, and a reversed order's invoice shows as reversed" eval 'json ".invoices[1] | .tax_id == null and .amount == \"49.00\" and .status == \"reversed\""'
+run invoices list --date 2026-11-25 --hall sh-01
+check "the text list filters by hall, one line per invoice" eval 'status_is 0 && [ "$(wc -l <"$work/out")" -eq 1 ] && out_has "2026-11-25 23:30:00+08:00  900004  上海某某有限公司  91310000000000000X  CNY 50.00  sh-01  zhao  succeeded"'
+run invoices list --date 2026-11-26
+check "the next Beijing day has the order taken after midnight" eval 'status_is 0 && out_has "900005  次日公司  -  CNY 50.00"'
+# A busy day: more invoices than the command reads in one query (200) all come out, once each.
+at_busy=$(date -u -d '2026-11-27T04:00:00Z' +%s)
+sqlite3 "$db" "INSERT INTO orders(id, channel, msisdn, operator_id, product_id, face_minor, price_minor,
+    currency, funding_account_id, status, created_at, updated_at)
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 205)
+    SELECT 910000 + i, 'counter', '+8613800138000', 'cmcc', 'cmcc-50', 5000, 5000, 'CNY',
+      $drawer, 'succeeded', $at_busy + i, $at_busy + i FROM n;
+  INSERT INTO counter_orders(order_id, shift_id, hall_id, staff_id, tender, tendered_minor,
+    id_type, id_hash, id_last4, invoice_title, created_at)
+    SELECT id, $shift_id, 'bj-xidan', 'wang', 'cash', 5000, 'resident_id', zeroblob(32), '002X',
+      'Busy ' || id, created_at FROM orders WHERE id > 910000;"
+run invoices list --date 2026-11-27 --json
+check "a day of more invoices than one batch lists each once, in order" eval 'status_is 0 && json "(.invoices | length) == 205 and ([.invoices[].order_id] | . == (sort | unique)) and .invoices[204].order_id == 910205"'
+run invoices list --date 2026-11-24
+check "a day without invoices says so" eval 'status_is 0 && out_has "no invoices on 2026-11-24"'
+run invoices list --date 2026-13-01
+check "a malformed day is refused" eval 'status_is 2 && err_has "\-\-date"'
+run invoices list
+check "the day is required" eval 'status_is 2 && err_has "date"'
+
+run invoices pdf --order 900001 --out "$work/invoice.pdf" --json
+check "the invoice is written as a PDF" eval 'status_is 0 && json ".order_id == 900001 and .status == \"succeeded\"" && [ "$(head -c 5 "$work/invoice.pdf")" = "%PDF-" ]'
+if command -v pdftotext >/dev/null; then
+    pdftotext -enc UTF-8 "$work/invoice.pdf" "$work/invoice.txt"
+    check "the PDF names buyer, tax id, amount, order, seller, hall and teller" eval 'grep -q "北京某某科技有限公司" "$work/invoice.txt" && grep -q 91110000600037341L "$work/invoice.txt" && grep -q "¥50.00" "$work/invoice.txt" && grep -q 900001 "$work/invoice.txt" && grep -q "中国移动" "$work/invoice.txt" && grep -q "北京西单营业厅" "$work/invoice.txt" && grep -q "王丽" "$work/invoice.txt"'
+    check "the PDF is one A4 page" eval 'pdfinfo "$work/invoice.pdf" | grep -q "Pages: *1" && pdfinfo "$work/invoice.pdf" | grep -q "(A4)"'
+    run invoices pdf --order 900002 --out "$work/void.pdf"
+    pdftotext -enc UTF-8 "$work/void.pdf" "$work/void.txt"
+    check "a reversed order's invoice is marked void" eval 'status_is 0 && out_has "marked void" && grep -q VOID "$work/void.txt" && grep -q Individual "$work/void.txt"'
+else
+    echo "# skipped: pdftotext is not installed (Debian package poppler-utils)"
+fi
+run invoices pdf --order 900003 --out "$work/none.pdf"
+check "an order that asked for no invoice has none" eval 'status_is 1 && err_has "no invoice request" && [ ! -e "$work/none.pdf" ]'
+run invoices pdf --order 12345 --out "$work/none.pdf"
+check "an unknown order has no invoice" eval 'status_is 1 && err_has "no invoice request"'
+run invoices pdf --order 900001 --out "$work/missing/dir/invoice.pdf"
+check "an unwritable output is reported" eval 'status_is 1 && err_has "Writing"'
+run invoices pdf --order x --out "$work/x.pdf"
+check "a malformed order id is refused" eval 'status_is 2 && err_has "\-\-order"'
 
 echo "counter: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
