@@ -179,6 +179,16 @@ typedef struct payment_order_origin {
 /* Reads a payment order from the request body and starts it (routes_payments.c); answers. */
 void http_start_payment_order(request *rq, const payment_order_origin *origin);
 
+/* Step 2 of a payment order opened by payment_open_apply (service/payment.h), on the caller's
+ * detached thread: asks the provider to create the payment (auth_code: a payment code, or "";
+ * client_ip: the payer's, or "") and commits its answer (payment_create_apply). false when it
+ * could not, and then the request is answered; st is a connection of the caller's. */
+struct payment_open;
+struct payment_create_outcome;
+bool http_payment_ask_provider(request *rq, store *st, const struct payment_open *open,
+                               const provider_ops *ops, provider *p, const char *auth_code,
+                               const char *client_ip, struct payment_create_outcome *outcome);
+
 /* The order with its payment (and refund) as JSON; NULL with *result set when it cannot. */
 json_t *http_payment_order_value(store *st, int64_t order_id, topup_result *result);
 

@@ -8,9 +8,11 @@
  * service/counter_desk.c, inside the writer step, never here: this file only reads and checks
  * the shape of requests. Argon2id checks run on detached threads. A customer's ID number is
  * hashed here under the counter's key and then wiped; it reaches neither the writer, the
- * database nor any log. Detached threads never read the database (server_reader keeps one
- * connection per thread, and a detached thread is a new thread each time): what they need is
- * read on the HTTP thread before, or comes back from the writer step. */
+ * database nor any log. Detached threads never use server_reader (it keeps one connection per
+ * thread, and a detached thread is a new thread each time): what they need is read on the HTTP
+ * thread before, or comes back from the writer step; only an Alipay payment code's thread opens
+ * a read-only connection of its own, as payment orders do, to read the payment it asks Alipay
+ * for. The payment code itself is sent to Alipay and wiped, never stored or logged. */
 #include "http/http_int.h"
 
 #include <openssl/crypto.h>
@@ -25,6 +27,7 @@
 #include "receipts/receipt.h"
 #include "service/counter_desk.h"
 #include "service/numbers.h"
+#include "service/payment.h"
 #include "service/portal.h"
 
 #define STAFF_COOKIE  "topup_staff"
@@ -100,27 +103,17 @@ static int refusal_status(const counter_outcome *outcome)
         const char *code;
         int status;
     } statuses[] = {
-        {"staff_unknown", 401},
-        {"staff_disabled", 401},
-        {"invalid_credentials", 401},
-        {"locked", 429},
-        {"approver_locked", 429},
-        {"role_refused", 403},
-        {"wrong_hall", 403},
-        {"approval_required", 403},
-        {"approval_denied", 403},
-        {"approver_refused", 403},
-        {"no_open_shift", 409},
-        {"shift_already_open", 409},
-        {"already_reversed", 409},
-        {"window_passed", 409},
-        {"not_credited", 409},
-        {"balance_too_low", 409},
-        {"tender_short", 422},
-        {"reason_required", 422},
-        {"currency_mismatch", 422},
-        {"not_found", 404},
-        {"idempotency_key_reused", 409},
+        {"staff_unknown", 401},       {"staff_disabled", 401},
+        {"invalid_credentials", 401}, {"locked", 429},
+        {"approver_locked", 429},     {"role_refused", 403},
+        {"wrong_hall", 403},          {"approval_required", 403},
+        {"approval_denied", 403},     {"approver_refused", 403},
+        {"no_open_shift", 409},       {"shift_already_open", 409},
+        {"already_reversed", 409},    {"window_passed", 409},
+        {"not_credited", 409},        {"balance_too_low", 409},
+        {"tender_short", 422},        {"reason_required", 422},
+        {"currency_mismatch", 422},   {"reversal_unsupported", 422},
+        {"not_found", 404},           {"idempotency_key_reused", 409},
     };
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
         if (strcmp(outcome->code, statuses[i].code) == 0)
@@ -534,20 +527,9 @@ void http_counter_shift_report(request *rq)
 /* ---- the number check and the recharge ---- */
 
 static const char *const RECHARGE_FIELDS[] = {
-    "msisdn",
-    "product",
-    "amount_minor",
-    "currency",
-    "tender",
-    "tendered_minor",
-    "pos_reference",
-    "id_type",
-    "id_number",
-    "approver",
-    "approver_password",
-    "invoice_title",
-    "invoice_tax_id",
-    NULL,
+    "msisdn",         "product",           "amount_minor",  "currency",       "tender",
+    "tendered_minor", "pos_reference",     "auth_code",     "id_type",        "id_number",
+    "approver",       "approver_password", "invoice_title", "invoice_tax_id", NULL,
 };
 static const char *const CHECK_FIELDS[] = {"msisdn", "product", "amount_minor", "currency", NULL};
 
@@ -636,6 +618,12 @@ typedef struct recharge_work {
     char approver_password[PASSWORD_MAX + 1];
     bool approver_known; /* approver_hash is theirs */
     char approver_hash[PASSWORD_HASH_SIZE];
+    /* alipay_code only: */
+    payment_open payment;               /* the payment order the step opens */
+    payment_create_outcome outcome;     /* Alipay's answer to trade.pay */
+    const provider_ops *ops;            /* the configured Alipay gateway */
+    provider *provider;                 /* and its instance */
+    char auth_code[PROVIDER_TEXT_SIZE]; /* the code scanned; wiped once asked */
 } recharge_work;
 
 static json_t *counter_row_value(const counter_order_row *row)
@@ -655,20 +643,55 @@ static json_t *counter_row_value(const counter_order_row *row)
     return value;
 }
 
-static void answer_recharge(request *rq, const recharge_work *work)
+/* The recharge done: the read-back, the order and the counter record. An alipay_code order is
+ * read again from st with its payment, since Alipay's answer moved it after the step. */
+static void answer_recharge(request *rq, const recharge_work *work, store *st, int status)
 {
     const counter_recharge *rc = &work->recharge;
     if (rc->outcome.result != TOPUP_OK) {
         answer_refusal(rq, &rc->outcome);
         return;
     }
-    char order[RECHARGE_RESPONSE_SIZE];
-    int length = recharge_order_json(&rc->order, order, sizeof order);
     json_t *value = read_back_value(rq, &rc->request, &work->said);
+    json_t *order = NULL;
+    if (st) {
+        topup_result r;
+        order = http_payment_order_value(st, rc->order.id, &r);
+        if (!order) {
+            json_decref(value);
+            http_answer_result(rq, r, NULL);
+            return;
+        }
+    } else {
+        char text[RECHARGE_RESPONSE_SIZE];
+        int length = recharge_order_json(&rc->order, text, sizeof text);
+        order = length > 0 ? json_loads(text, 0, NULL) : json_null();
+    }
     rq->replayed = rc->replayed;
-    json_object_set_new(value, "order", length > 0 ? json_loads(order, 0, NULL) : json_null());
+    json_object_set_new(value, "order", order);
     json_object_set_new(value, "counter", counter_row_value(&rc->row));
-    answer_json_value(rq, rc->replayed ? 200 : 201, value);
+    answer_json_value(rq, rc->replayed ? 200 : status, value);
+}
+
+/* alipay_code, after the step committed: asks Alipay (unless this is a replay, which only shows
+ * the order as it now is) and answers with the order and its payment. 201 with the order
+ * succeeded (paid at once), awaiting_payment (the customer confirms in the app) or closed
+ * (refused); 202 when Alipay did not answer: the settlement worker finds out by query. */
+static void finish_code_payment(request *rq, recharge_work *work)
+{
+    store *st = NULL;
+    if (store_open(rq->srv->config.db_path, STORE_READ_ONLY, &st) != TOPUP_OK) {
+        sodium_memzero(work->auth_code, sizeof work->auth_code);
+        http_answer_result(rq, TOPUP_E_STORAGE, NULL);
+        return;
+    }
+    bool asked = work->recharge.replayed ||
+                 http_payment_ask_provider(rq, st, &work->payment, work->ops, work->provider,
+                                           work->auth_code, "", &work->outcome);
+    sodium_memzero(work->auth_code, sizeof work->auth_code);
+    if (asked)
+        answer_recharge(rq, work, st, work->outcome.status == GATEWAY_UNKNOWN ? 202 : 201);
+    store_close(st);
 }
 
 /* On a detached thread: the approver's Argon2id check, when one is named, then the step. */
@@ -680,8 +703,12 @@ static void run_recharge(request *rq)
         rc->approver_password_ok = portal_password_check(
             work->approver_password, work->approver_known ? work->approver_hash : NULL);
     sodium_memzero(work->approver_password, sizeof work->approver_password);
-    if (commit(rq, counter_recharge_apply, rc))
-        answer_recharge(rq, work);
+    if (!commit(rq, counter_recharge_apply, rc))
+        sodium_memzero(work->auth_code, sizeof work->auth_code);
+    else if (rc->payment && rc->outcome.result == TOPUP_OK)
+        finish_code_payment(rq, work);
+    else
+        answer_recharge(rq, work, NULL, 201);
 }
 
 static bool id_type_valid(const char *type)
@@ -694,16 +721,62 @@ static bool id_type_valid(const char *type)
     return false;
 }
 
-/* The tender: cash with the amount handed over, or a card with the POS terminal's reference. */
-static bool read_tender(request *rq, json_t *body, counter_recharge *rc)
+#define ALIPAY_AUTH_CODE_LENGTH 18 /* Alipay's payment codes (付款码) as its counters scan them */
+
+/* An Alipay payment code as scanned from the customer's phone: 18 digits starting 25 to 30. */
+static bool auth_code_valid(const char *code)
 {
+    return code && strlen(code) == ALIPAY_AUTH_CODE_LENGTH &&
+           strspn(code, "0123456789") == ALIPAY_AUTH_CODE_LENGTH && code[0] >= '2' &&
+           code[0] <= '3' && (code[0] == '2' ? code[1] >= '5' : code[1] == '0');
+}
+
+/* alipay_code: the code, and the Alipay gateway that takes it. The payment order expires like
+ * any other (payments.close_after); the teller sees it settled long before. */
+static bool read_code_payment(request *rq, json_t *body, recharge_work *work)
+{
+    const char *code = json_string_value(json_object_get(body, "auth_code"));
+    if (!auth_code_valid(code)) {
+        http_bad_request(rq, "invalid_field",
+                         "'auth_code' is the 18 digits of the customer's Alipay payment code.");
+        return false;
+    }
+    work->provider = payment_gateways_find(&rq->srv->gateways, "alipay", &work->ops, NULL);
+    if (!work->provider || !(work->ops->methods & PAY_METHOD_BIT(PAY_METHOD_CODE))) {
+        answer_problem(rq, TOPUP_E_INVALID_ARGUMENT, 422, "provider_unavailable",
+                       "Alipay payment codes are not configured here.");
+        return false;
+    }
+    snprintf(work->auth_code, sizeof work->auth_code, "%s", code);
+    payment_open *open = &work->payment;
+    snprintf(open->provider, sizeof open->provider, "alipay");
+    open->method = PAY_METHOD_CODE;
+    open->expires_at = clock_now_seconds() + rq->srv->config.payments.close_after_s;
+    work->recharge.payment = open;
+    return true;
+}
+
+/* The tender: cash with the amount handed over, a card with the POS terminal's reference, or
+ * the customer's Alipay payment code. */
+static bool read_tender(request *rq, json_t *body, recharge_work *work)
+{
+    counter_recharge *rc = &work->recharge;
     if (!read_text(rq, body, "tender", rc->tender, sizeof rc->tender) ||
         !read_text(rq, body, "pos_reference", rc->pos_reference, sizeof rc->pos_reference))
         return false;
     bool cash = strcmp(rc->tender, "cash") == 0, card = strcmp(rc->tender, "card") == 0;
-    if (!cash && !card) {
-        http_bad_request(rq, "invalid_field", "'tender' is cash or card.");
+    bool code = strcmp(rc->tender, "alipay_code") == 0;
+    if (!cash && !card && !code) {
+        http_bad_request(rq, "invalid_field", "'tender' is cash, card or alipay_code.");
         return false;
+    }
+    if (!code && json_object_get(body, "auth_code")) {
+        http_bad_request(rq, "invalid_field", "'auth_code' goes with tender alipay_code only.");
+        return false;
+    }
+    if (code) {
+        rc->pos_reference[0] = '\0';
+        return read_code_payment(rq, body, work);
     }
     if (card && !rc->pos_reference[0]) {
         http_bad_request(rq, "missing_field", "A card payment needs 'pos_reference'.");
@@ -801,10 +874,11 @@ static void hash_recharge(const counter_recharge *rc, uint8_t hash[REQUEST_HASH_
     SHA256(text, size + ID_HASH_SIZE, hash);
 }
 
-/* Wipes the secrets the parsed body still holds (the ID number, the approver's password). */
+/* Wipes the secrets the parsed body still holds (the ID number, the approver's password, the
+ * payment code). */
 static void wipe_body(request *rq, json_t *body)
 {
-    static const char *const secrets[] = {"id_number", "approver_password"};
+    static const char *const secrets[] = {"id_number", "approver_password", "auth_code"};
     for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
         /* jansson owns the copy and never reads it again before json_decref: wiping it keeps
          * the secret out of freed memory. */
@@ -832,7 +906,7 @@ void http_counter_recharge(request *rq)
     counter_recharge *rc = &work->recharge;
     bool ok = http_idempotency_key(rq, rc->idempotency_key) &&
               http_read_recharge(rq, body, RECHARGE_FIELDS, &rc->request) &&
-              resolve_read_back(rq, &rc->request, &work->said) && read_tender(rq, body, rc) &&
+              resolve_read_back(rq, &rc->request, &work->said) && read_tender(rq, body, work) &&
               read_id(rq, body, rc) && read_invoice(rq, body, rc) && read_approval(rq, body, work);
     wipe_body(rq, body);
     if (!ok)
@@ -856,6 +930,8 @@ static const char *tender_name(const char *tender, bool english)
 {
     if (strcmp(tender, "cash") == 0)
         return english ? "Cash" : "现金";
+    if (strcmp(tender, "alipay_code") == 0)
+        return english ? "Alipay" : "支付宝";
     return english ? "Bank card" : "银行卡";
 }
 

@@ -7,6 +7,7 @@
  * holds an HTTP thread; every change goes through the writer. */
 #include "http/http_int.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,8 @@ static void answer_order(request *rq, store *st, int64_t order_id, int status)
 
 /* The payer sees the subject: it names the number by its last four digits only, since the
  * provider's receipts travel further than topup's data. */
-static void build_payment_request(const create_work *work, const payment_row *payment,
+static void build_payment_request(const payment_open *open, const char *auth_code,
+                                  const char *client_ip, const payment_row *payment,
                                   payment_request *out)
 {
     memset(out, 0, sizeof *out);
@@ -108,14 +110,35 @@ static void build_payment_request(const create_work *work, const payment_row *pa
              payment->out_trade_no);
     out->amount_minor = payment->amount_minor;
     memcpy(out->currency, payment->currency, sizeof out->currency);
-    const char *msisdn = work->open.recharge.msisdn;
+    const char *msisdn = open->recharge.msisdn;
     size_t length = strlen(msisdn);
     snprintf(out->subject, sizeof out->subject, "话费充值 尾号%s",
              length > 4 ? msisdn + length - 4 : msisdn);
-    out->method = work->open.method;
-    memcpy(out->auth_code, work->auth_code, sizeof out->auth_code);
-    memcpy(out->client_ip, work->client_ip, sizeof out->client_ip);
+    out->method = open->method;
+    snprintf(out->auth_code, sizeof out->auth_code, "%s", auth_code);
+    snprintf(out->client_ip, sizeof out->client_ip, "%s", client_ip);
     out->expires_at = payment->expires_at;
+}
+
+bool http_payment_ask_provider(request *rq, store *st, const payment_open *open,
+                               const provider_ops *ops, provider *p, const char *auth_code,
+                               const char *client_ip, payment_create_outcome *outcome)
+{
+    payment_row payment;
+    if (store_payment_get(st, open->payment_id, &payment) != TOPUP_OK) {
+        http_answer_result(rq, TOPUP_E_STORAGE, NULL);
+        return false;
+    }
+    payment_request ask;
+    build_payment_request(open, auth_code, client_ip, &payment, &ask);
+    outcome->payment_id = payment.id;
+    outcome->timing.retry_base_ms = rq->srv->config.payments.retry_base_ms;
+    outcome->timing.retry_max_ms = rq->srv->config.payments.retry_max_ms;
+    outcome->status =
+        ops->create(p, &ask, &outcome->created, outcome->detail, sizeof outcome->detail);
+    /* The auth code is good for one payment only, but it is still the customer's: not kept. */
+    sodium_memzero(ask.auth_code, sizeof ask.auth_code);
+    return commit_step(rq, payment_create_apply, outcome);
 }
 
 /* On its own thread: step 1 (order and payment), the provider's create, step 2 (its answer). */
@@ -129,28 +152,17 @@ static void create_payment(request *rq)
         http_answer_result(rq, TOPUP_E_STORAGE, NULL);
         return;
     }
-    payment_row payment;
     if (work->open.result != TOPUP_OK) {
         answer_json(rq, work->open.http_status, work->open.body, strlen(work->open.body));
         rq->content_type = "application/problem+json";
     } else if (work->open.replayed) {
         answer_order(rq, st, work->open.order_id, 200);
         rq->replayed = true;
-    } else if (store_payment_get(st, work->open.payment_id, &payment) != TOPUP_OK) {
-        http_answer_result(rq, TOPUP_E_STORAGE, NULL);
-    } else {
-        payment_request ask;
-        build_payment_request(work, &payment, &ask);
-        payment_create_outcome *outcome = &work->outcome;
-        outcome->payment_id = payment.id;
-        outcome->timing.retry_base_ms = rq->srv->config.payments.retry_base_ms;
-        outcome->timing.retry_max_ms = rq->srv->config.payments.retry_max_ms;
-        outcome->status = work->ops->create(work->p, &ask, &outcome->created, outcome->detail,
-                                            sizeof outcome->detail);
+    } else if (http_payment_ask_provider(rq, st, &work->open, work->ops, work->p, work->auth_code,
+                                         work->client_ip, &work->outcome)) {
         /* 202 when the provider did not answer: the order exists and will be settled. */
-        if (commit_step(rq, payment_create_apply, outcome))
-            answer_order(rq, st, work->open.order_id,
-                         outcome->status == GATEWAY_UNKNOWN ? 202 : 201);
+        answer_order(rq, st, work->open.order_id,
+                     work->outcome.status == GATEWAY_UNKNOWN ? 202 : 201);
     }
     store_close(st);
 }

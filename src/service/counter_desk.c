@@ -3,6 +3,7 @@
  * rolls it back and then records "<action>.refused" with its code. */
 #include "service/counter_desk.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "core/money.h"
+#include "service/payment.h"
 
 #define ID_NUMBER_SIZE_MAX 64 /* longer than any passport or resident ID number */
 
@@ -435,6 +437,46 @@ static void fill_counter_row(counter_recharge *rc, const shift_row *shift, int64
     row->created_at = now;
 }
 
+/* Cash or card: the money is in hand, so the order is created paid and credited at once. */
+static topup_result take_paid(store *st, counter_recharge *rc, const shift_row *shift, int64_t now)
+{
+    subscriber_row sub;
+    int64_t funding_id = 0;
+    topup_result r = recharge_subscriber(st, &rc->request, now, &sub);
+    if (r == TOPUP_OK)
+        r = funding_account(st, rc, shift, &funding_id);
+    if (r != TOPUP_OK)
+        return r;
+    recharge_order_prepare(&rc->request, funding_id, ORDER_PAID, now, &rc->order);
+    if ((r = store_order_insert(st, &rc->order, "paid at the counter")) ||
+        (r = recharge_fulfil(st, &rc->request, &sub, &rc->order, now)))
+        return r;
+    fill_counter_row(rc, shift, now);
+    return store_counter_order_insert(st, &rc->row);
+}
+
+/* An Alipay payment code: the order is opened unpaid with its payment, and the counter record
+ * is written with it (payment_open.counter) so no counter order exists without its record. The
+ * payment opens without the key: the counter keeps it itself (remember), in its own scope, and
+ * the order's api_key_id stays 0 like the other counter orders'. */
+static topup_result open_code_payment(store *st, desk_action *a, counter_recharge *rc,
+                                      const shift_row *shift, int64_t now)
+{
+    payment_open *open = rc->payment;
+    assert(open && "an alipay_code recharge comes with its payment order");
+    fill_counter_row(rc, shift, now);
+    open->recharge = rc->request;
+    open->recharge.idempotency_key[0] = '\0';
+    open->counter = &rc->row;
+    topup_result r = payment_open_apply(st, open, now);
+    if (r != TOPUP_OK)
+        return r;
+    if (open->result != TOPUP_OK)
+        return refuse_code(a, topup_result_code(open->result), topup_strerror(open->result),
+                           open->result);
+    return store_order_get(st, open->order_id, &rc->order);
+}
+
 static topup_result recharge_step(store *st, desk_action *a, void *payload, int64_t now)
 {
     counter_recharge *rc = payload;
@@ -449,20 +491,10 @@ static topup_result recharge_step(store *st, desk_action *a, void *payload, int6
         rc->approved_by[0] = '\0'; /* an approval nobody needed is not recorded */
     if (r == TOPUP_OK)
         r = check_approval(st, a, rc);
-    subscriber_row sub;
-    int64_t funding_id = 0;
     if (r == TOPUP_OK)
-        r = recharge_subscriber(st, &rc->request, now, &sub);
-    if (r == TOPUP_OK)
-        r = funding_account(st, rc, &shift, &funding_id);
+        r = strcmp(rc->tender, "alipay_code") == 0 ? open_code_payment(st, a, rc, &shift, now)
+                                                   : take_paid(st, rc, &shift, now);
     if (r != TOPUP_OK)
-        return r;
-    recharge_order_prepare(&rc->request, funding_id, ORDER_PAID, now, &rc->order);
-    if ((r = store_order_insert(st, &rc->order, "paid at the counter")) ||
-        (r = recharge_fulfil(st, &rc->request, &sub, &rc->order, now)))
-        return r;
-    fill_counter_row(rc, &shift, now);
-    if ((r = store_counter_order_insert(st, &rc->row)))
         return r;
     snprintf(a->subject, sizeof a->subject, "order:%lld", (long long)rc->order.id);
     char price[MONEY_TEXT_SIZE_MAX], change[MONEY_TEXT_SIZE_MAX];
@@ -557,6 +589,22 @@ static topup_result load_counter_order(store *st, desk_action *a, int64_t order_
     return r == TOPUP_E_NOT_FOUND ? refuse(a, &unknown) : r;
 }
 
+/* A receipt says the money was taken: an alipay_code order gets one only once Alipay paid it
+ * and it was credited (or later reversed), never while pending or after Alipay refused. */
+static topup_result check_receipt_due(store *st, desk_action *a, const counter_order_row *row)
+{
+    static const refusal unpaid = {"not_credited", "This recharge has not been paid and credited.",
+                                   TOPUP_E_INVALID_ARGUMENT};
+    if (strcmp(row->tender, "alipay_code") != 0)
+        return TOPUP_OK;
+    order_row order;
+    topup_result r = store_order_get(st, row->order_id, &order);
+    if (r != TOPUP_OK)
+        return r;
+    bool credited = order.status == ORDER_SUCCEEDED || order.status == ORDER_REVERSED;
+    return credited ? TOPUP_OK : refuse(a, &unpaid);
+}
+
 static topup_result print_step(store *st, desk_action *a, void *payload, int64_t now)
 {
     counter_print *print = payload;
@@ -566,6 +614,8 @@ static topup_result print_step(store *st, desk_action *a, void *payload, int64_t
         r = load_counter_order(st, a, print->order_id, &print->row);
     if (r == TOPUP_OK)
         r = may_see(a, &actor, &print->row);
+    if (r == TOPUP_OK)
+        r = check_receipt_due(st, a, &print->row);
     if (r == TOPUP_OK)
         r = store_counter_order_printed(st, print->order_id, &print->print_count);
     if (r == TOPUP_OK)
@@ -623,8 +673,16 @@ static topup_result check_reversible(desk_action *a, const counter_reverse *rv,
                                   TOPUP_E_INSUFFICIENT_FUNDS};
     static const refusal no_reason = {"reason_required", "Give the reason for the reversal.",
                                       TOPUP_E_INVALID_ARGUMENT};
+    static const refusal by_provider = {
+        "reversal_unsupported",
+        "A recharge paid with an Alipay payment code cannot be reversed at the counter.",
+        TOPUP_E_INVALID_ARGUMENT};
     if (rv->row.reversed_at)
         return refuse(a, &reversed);
+    /* Its money is at Alipay, not in a drawer or with the card acquirer: giving it back takes a
+     * refund through the provider, which the counter does not ask for. */
+    if (strcmp(rv->row.tender, "alipay_code") == 0)
+        return refuse(a, &by_provider);
     static const refusal not_credited = {
         "not_credited", "Only a credited recharge can be reversed.", TOPUP_E_INVALID_ARGUMENT};
     if (rv->order.status != ORDER_SUCCEEDED)

@@ -13,6 +13,8 @@
  *   cash recharge   the order's funding account is the teller's drawer, drawer:HALL:STAFF
  *   card recharge   the funding account is pos:HALL (kind clearing): what the card acquirer
  *                   owes the hall
+ *   alipay_code     a payment order (payment.h): the funding account is clearing:alipay, and
+ *                   money moves only when Alipay says paid
  *   reversal        kind counter_reversal, not linked to the order (its order stays succeeded,
  *                   so the order check of `topup verify` still holds): the face value leaves the
  *                   subscriber, the price goes back to the paying account (for cash the drawer
@@ -109,7 +111,7 @@ bool counter_id_hash(const unsigned char *key, size_t key_size, const char *id_n
 typedef struct counter_recharge {
     counter_actor actor;              /* IN: the teller */
     recharge_request request;         /* IN: resolved number, product and money; channel counter */
-    char tender[COUNTER_TENDER_SIZE]; /* IN: cash or card */
+    char tender[COUNTER_TENDER_SIZE]; /* IN: cash, card or alipay_code */
     int64_t tendered_minor;           /* IN: cash handed over, >= the price */
     char pos_reference[POS_REFERENCE_SIZE]; /* IN: card */
     char id_type[ID_TYPE_SIZE];             /* IN */
@@ -124,6 +126,9 @@ typedef struct counter_recharge {
     uint8_t request_hash[REQUEST_HASH_SIZE];    /* IN: of everything the key stands for */
     bool replayed; /* OUT: the key's recharge was done before; order and row are its */
     int64_t approval_limit_minor; /* IN: prices above it need approved_by */
+    struct payment_open *payment; /* IN/OUT: alipay_code: the payment order opened with the
+                                     record (service/payment.h: provider, method, expiry set by
+                                     the caller); NULL for the other tenders */
 
     counter_outcome outcome; /* OUT */
     order_row order;         /* OUT: the order, when done */
@@ -139,7 +144,13 @@ typedef struct counter_recharge {
  * (subscriber_closed, ...). Audited as recharge(.refused). A key already used for the same
  * request answers its recharge again (replayed, nothing new is done or audited); for another
  * request it is refused (idempotency_key_reused). Only a done recharge is kept under its key, so
- * a refused one may be retried with the same key once the cause is fixed. */
+ * a refused one may be retried with the same key once the cause is fixed.
+ *
+ * alipay_code: nothing is paid yet. The step opens the order (created) with its payment
+ * (payment_open_apply) and the counter record in the same transaction, and keeps the key; the
+ * caller then asks Alipay (trade.pay) and records its answer as for any payment order. The order
+ * is credited only when Alipay says paid, at once or found by query; a replay of the key shows
+ * the order's current state, which is how the counter page follows a pending payment. */
 topup_result counter_recharge_apply(store *st, void *payload, int64_t now);
 
 /* ---- receipts ---- */
@@ -176,8 +187,10 @@ typedef struct counter_reverse {
 /* Writer step. Refusals: role_refused (not a supervisor), wrong_hall, not_found (no such
  * counter order), already_reversed, window_passed, reason_required, balance_too_low (the credit
  * was spent: the subscriber is never taken below zero), no_open_shift (cash: no open drawer at
- * the hall to pay back from). The cash comes out of the serving teller's drawer when their
- * shift is still open, else out of the supervisor's. Audited as recharge.reverse(.refused). */
+ * the hall to pay back from), reversal_unsupported (an alipay_code recharge: its money would go
+ * back through an Alipay refund, which the counter does not ask for). The cash comes out of the
+ * serving teller's drawer when their shift is still open, else out of the supervisor's. Audited as
+ * recharge.reverse(.refused). */
 topup_result counter_reverse_apply(store *st, void *payload, int64_t now);
 
 #endif

@@ -83,6 +83,19 @@ static bool payment_is_open(const payment_row *payment)
            strcmp(payment->status, "unknown") == 0;
 }
 
+/* When to ask the provider again about a pending payment. A page or QR payer may take until
+ * the payment expires, so it is asked then; a payment code's customer is confirming in the app
+ * at the counter right now, so it is asked soon and again with backoff, never after expiry. */
+static int64_t pending_check_at(const payment_row *payment, const payment_timing *timing,
+                                int64_t now)
+{
+    int64_t expiry = payment->expires_at > now ? payment->expires_at : now;
+    if (strcmp(payment->method, pay_method_name(PAY_METHOD_CODE)) != 0)
+        return expiry;
+    int64_t soon = payment_retry_at(timing, payment->check_count, now);
+    return soon < expiry ? soon : expiry;
+}
+
 static void set_status(payment_row *payment, const char *status, int64_t now)
 {
     snprintf(payment->status, sizeof payment->status, "%s", status);
@@ -170,6 +183,11 @@ static topup_result open_effect(store *st, payment_open *open, int64_t now)
         return r;
     if (open->owner[0] && (r = store_portal_order_link(st, order.id, open->owner)))
         return r;
+    if (open->counter) {
+        open->counter->order_id = order.id;
+        if ((r = store_counter_order_insert(st, open->counter)))
+            return r;
+    }
     open->order_id = order.id;
     open->payment_id = payment.id;
     return TOPUP_OK;
@@ -430,7 +448,7 @@ static topup_result create_effect(store *st, payment_create_outcome *outcome, in
         return settle_paid(st, &payment, created->trade_no, payment.amount_minor, payment.currency,
                            now, &report);
     }
-    payment.next_check_at = payment.expires_at;
+    payment.next_check_at = pending_check_at(&payment, &outcome->timing, now);
     set_status(&payment, "pending", now);
     if ((r = store_payment_update(st, &payment)))
         return r;
@@ -594,8 +612,10 @@ static topup_result settle_query(store *st, payment_settle *s, int64_t now)
     /* Pending: the payer may still pay until it expires (the worker then closes it). */
     bool was_unsettled = strcmp(payment.status, "pending") != 0;
     set_status(&payment, "pending", now);
-    payment.check_count = 0;
-    payment.next_check_at = payment.expires_at > now ? payment.expires_at : now;
+    /* A payment code still pending is asked again with backoff: the count grows the wait. */
+    bool code = strcmp(payment.method, pay_method_name(PAY_METHOD_CODE)) == 0;
+    payment.check_count = was_unsettled || !code ? 0 : payment.check_count + 1;
+    payment.next_check_at = pending_check_at(&payment, &s->timing, now);
     if ((r = store_payment_update(st, &payment)) || !was_unsettled)
         return r;
     order_row order;

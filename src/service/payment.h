@@ -38,8 +38,11 @@ typedef struct payment_open {
     recharge_request recharge; /* resolved number, product, amounts; channel and idempotency */
     char provider[PROVIDER_NAME_SIZE];
     pay_method method;
-    int64_t expires_at;    /* the payer may pay until then; the order closes after */
-    char owner[E164_SIZE]; /* the portal account placing it; "" for none */
+    int64_t expires_at;         /* the payer may pay until then; the order closes after */
+    char owner[E164_SIZE];      /* the portal account placing it; "" for none */
+    counter_order_row *counter; /* a counter recharge's record, written with the order (its
+                                   order_id filled in) so no order is ever without it; NULL
+                                   for none */
 
     /* OUT */
     topup_result result;

@@ -90,6 +90,7 @@
   function showTender() {
     byId('cash-fields').hidden = tender() !== 'cash';
     byId('card-fields').hidden = tender() !== 'card';
+    byId('code-fields').hidden = tender() !== 'alipay_code';
   }
 
   function showChange() {
@@ -104,7 +105,8 @@
       tender: tender(), id_type: byId('id-type').value, id_number: byId('id-number').value
     });
     if (body.tender === 'cash') body.tendered_minor = Desk.toMinor(byId('tendered').value);
-    else body.pos_reference = byId('pos').value.trim();
+    else if (body.tender === 'card') body.pos_reference = byId('pos').value.trim();
+    else body.auth_code = byId('auth-code').value.trim();
     var title = byId('invoice-title').value.trim();
     if (title) {
       body.invoice_title = title;
@@ -116,22 +118,48 @@
     }
     var button = byId('pay');
     button.disabled = true; /* one press, one payment */
-    Desk.api('POST', '/counter/api/recharges', body, false, { 'Idempotency-Key': paymentKey }).then(function (r) {
+    send(body, paymentKey, button);
+  }
+
+  /* An Alipay payment code is paid when Alipay says so: at once, or after the customer confirms
+   * in the app, or found out by query when Alipay did not answer. Until the order is final the
+   * page asks again with the same Idempotency-Key, which only shows the order as it now is (no
+   * second payment); the body it repeats is dropped once the order is final. */
+  var POLL_MS = 2000;
+  var FINAL = ['succeeded', 'closed', 'failed', 'refunded'];
+
+  function send(body, key, button) {
+    Desk.api('POST', '/counter/api/recharges', body, false, { 'Idempotency-Key': key }).then(function (r) {
       byId('approver-password').value = '';
       if (!r.ok) {
         button.disabled = false;
         Desk.say(message, r.problem);
         return;
       }
-      byId('id-number').value = '';
+      var order = r.data.order;
+      if (r.data.counter.tender === 'alipay_code' && FINAL.indexOf(order.status) < 0) {
+        var unknown = order.payment && order.payment.status !== 'pending';
+        Desk.say(message, null, Desk.t(unknown ? 'pay.unknown' : 'pay.waiting'));
+        window.setTimeout(function () { send(body, key, button); }, POLL_MS);
+        return;
+      }
+      byId('auth-code').value = '';
       paymentKey = '';
+      if (order.status !== 'succeeded') {
+        /* Nothing was taken: the teller may scan a new code, under a new key. */
+        paymentKey = newKey();
+        button.disabled = false;
+        Desk.say(message, { detail: Desk.t('pay.closed') });
+        return;
+      }
+      byId('id-number').value = '';
       Desk.say(message, null, '');
       byId('pay-form').hidden = true;
       byId('done').hidden = false;
-      byId('order-id').textContent = r.data.order.id;
+      byId('order-id').textContent = order.id;
       if (r.data.counter.tender === 'cash')
         byId('done-change').textContent = Desk.t('recharge.change') + ': ' + Desk.yuan(r.data.counter.change_minor);
-      byId('print').dataset.order = r.data.order.id;
+      byId('print').dataset.order = order.id;
     });
   }
 
