@@ -103,17 +103,27 @@ static int refusal_status(const counter_outcome *outcome)
         const char *code;
         int status;
     } statuses[] = {
-        {"staff_unknown", 401},       {"staff_disabled", 401},
-        {"invalid_credentials", 401}, {"locked", 429},
-        {"approver_locked", 429},     {"role_refused", 403},
-        {"wrong_hall", 403},          {"approval_required", 403},
-        {"approval_denied", 403},     {"approver_refused", 403},
-        {"no_open_shift", 409},       {"shift_already_open", 409},
-        {"already_reversed", 409},    {"window_passed", 409},
-        {"not_credited", 409},        {"balance_too_low", 409},
-        {"tender_short", 422},        {"reason_required", 422},
-        {"currency_mismatch", 422},   {"reversal_unsupported", 422},
-        {"not_found", 404},           {"idempotency_key_reused", 409},
+        {"staff_unknown", 401},
+        {"staff_disabled", 401},
+        {"invalid_credentials", 401},
+        {"locked", 429},
+        {"approver_locked", 429},
+        {"role_refused", 403},
+        {"wrong_hall", 403},
+        {"approval_required", 403},
+        {"approval_denied", 403},
+        {"approver_refused", 403},
+        {"no_open_shift", 409},
+        {"shift_already_open", 409},
+        {"already_reversed", 409},
+        {"window_passed", 409},
+        {"not_credited", 409},
+        {"balance_too_low", 409},
+        {"tender_short", 422},
+        {"reason_required", 422},
+        {"currency_mismatch", 422},
+        {"not_found", 404},
+        {"idempotency_key_reused", 409},
     };
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
         if (strcmp(outcome->code, statuses[i].code) == 0)

@@ -673,16 +673,8 @@ static topup_result check_reversible(desk_action *a, const counter_reverse *rv,
                                   TOPUP_E_INSUFFICIENT_FUNDS};
     static const refusal no_reason = {"reason_required", "Give the reason for the reversal.",
                                       TOPUP_E_INVALID_ARGUMENT};
-    static const refusal by_provider = {
-        "reversal_unsupported",
-        "A recharge paid with an Alipay payment code cannot be reversed at the counter.",
-        TOPUP_E_INVALID_ARGUMENT};
     if (rv->row.reversed_at)
         return refuse(a, &reversed);
-    /* Its money is at Alipay, not in a drawer or with the card acquirer: giving it back takes a
-     * refund through the provider, which the counter does not ask for. */
-    if (strcmp(rv->row.tender, "alipay_code") == 0)
-        return refuse(a, &by_provider);
     static const refusal not_credited = {
         "not_credited", "Only a credited recharge can be reversed.", TOPUP_E_INVALID_ARGUMENT};
     if (rv->order.status != ORDER_SUCCEEDED)
@@ -692,6 +684,19 @@ static topup_result check_reversible(desk_action *a, const counter_reverse *rv,
     if (!rv->reason[0])
         return refuse(a, &no_reason);
     return sub->balance_minor >= rv->order.face_minor ? TOPUP_OK : refuse(a, &spent);
+}
+
+/* Money paid with a payment code is at Alipay: it goes back by a refund of that payment, which
+ * the settlement worker sends (and sends again after no answer, never twice). The price is
+ * already back on the provider's clearing account; from there it waits as refunds_payable. */
+static topup_result refund_through_provider(store *st, const counter_reverse *rv, int64_t now)
+{
+    payment_row payment;
+    topup_result r = store_payment_by_order(st, rv->order.id, &payment);
+    if (r != TOPUP_OK)
+        return r == TOPUP_E_NOT_FOUND ? TOPUP_E_STORAGE : r; /* every such order has one */
+    return payment_hold_for_refund(st, &rv->order, &payment, rv->order.price_minor,
+                                   rv->order.currency, "reversed at the counter", now);
 }
 
 static topup_result reverse_step(store *st, desk_action *a, void *payload, int64_t now)
@@ -726,6 +731,8 @@ static topup_result reverse_step(store *st, desk_action *a, void *payload, int64
         r = store_order_transition(st, &rv->order, ORDER_REVERSED, rv->reason, now);
     if (r == TOPUP_OK)
         r = recharge_return_money(st, &rv->order, sub.account_id, paying_id, COUNTER_KIND_REVERSAL);
+    if (r == TOPUP_OK && strcmp(rv->row.tender, "alipay_code") == 0)
+        r = refund_through_provider(st, rv, now);
     if (r != TOPUP_OK)
         return r;
     rv->row.reversed_at = now;

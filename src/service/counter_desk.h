@@ -187,10 +187,10 @@ typedef struct counter_reverse {
 /* Writer step. Refusals: role_refused (not a supervisor), wrong_hall, not_found (no such
  * counter order), already_reversed, window_passed, reason_required, balance_too_low (the credit
  * was spent: the subscriber is never taken below zero), no_open_shift (cash: no open drawer at
- * the hall to pay back from), reversal_unsupported (an alipay_code recharge: its money would go
- * back through an Alipay refund, which the counter does not ask for). The cash comes out of the
- * serving teller's drawer when their shift is still open, else out of the supervisor's. Audited as
- * recharge.reverse(.refused). */
+ * the hall to pay back from). The cash comes out of the serving teller's drawer when their shift
+ * is still open, else out of the supervisor's; a card goes back to pos:HALL; an alipay_code
+ * payment is refunded through Alipay (queued for the settlement worker in this transaction).
+ * Audited as recharge.reverse(.refused). */
 topup_result counter_reverse_apply(store *st, void *payload, int64_t now);
 
 #endif

@@ -233,9 +233,9 @@ topup_result payment_open_apply(store *st, void *payload, int64_t now)
 /* Moves money that cannot be credited from clearing to refunds_payable and asks for its refund
  * (the settlement worker sends it). One refund per payment: its number is derived from the
  * payment's, so asking again can never refund twice. */
-static topup_result hold_for_refund(store *st, const order_row *order, const payment_row *payment,
-                                    int64_t amount_minor, const char *currency, const char *reason,
-                                    int64_t now)
+topup_result payment_hold_for_refund(store *st, const order_row *order, const payment_row *payment,
+                                     int64_t amount_minor, const char *currency, const char *reason,
+                                     int64_t now)
 {
     account_row clearing, payable;
     topup_result r = provider_account(st, "clearing", payment->provider, currency, &clearing);
@@ -299,7 +299,8 @@ static topup_result credit_or_refund(store *st, order_row *order, const payment_
     textf(reason, sizeof reason, "credit refused: %s", topup_result_code(cause));
     if ((r = store_order_transition(st, order, ORDER_FAILED, reason, now)))
         return r;
-    return hold_for_refund(st, order, payment, payment->paid_minor, payment->currency, reason, now);
+    return payment_hold_for_refund(st, order, payment, payment->paid_minor, payment->currency,
+                                   reason, now);
 }
 
 typedef struct paid_report {
@@ -374,16 +375,16 @@ static topup_result settle_paid(store *st, payment_row *payment, const char *tra
         if (order.status == ORDER_AWAITING_PAYMENT &&
             (r = store_order_transition(st, &order, ORDER_CLOSED, "paid the wrong amount", now)))
             return r;
-        return hold_for_refund(st, &order, payment, amount_minor, currency,
-                               "paid an amount other than the order's price", now);
+        return payment_hold_for_refund(st, &order, payment, amount_minor, currency,
+                                       "paid an amount other than the order's price", now);
     }
     if (order.status != ORDER_AWAITING_PAYMENT) {
         /* The order closed before the money came: the payer gets it back. */
         report->verdict = "refunding";
         textf(report->detail, sizeof report->detail, "paid after order %lld was %s; refunding",
               (long long)order.id, order_status_name(order.status));
-        return hold_for_refund(st, &order, payment, amount_minor, currency,
-                               "paid after the order closed", now);
+        return payment_hold_for_refund(st, &order, payment, amount_minor, currency,
+                                       "paid after the order closed", now);
     }
     if ((r = store_order_transition(st, &order, ORDER_PAID, reason, now)))
         return r;

@@ -120,4 +120,12 @@ topup_result payment_settle_apply(store *st, void *payload /* payment_settle */,
 json_t *payment_order_json(const order_row *order, const payment_row *payment,
                            const refund_row *refund /* may be NULL */);
 
+/* Moves amount_minor of the order's payment from the provider's clearing account to its
+ * refunds_payable account and queues the refund (out_request_no "RF" + out_trade_no), which the
+ * settlement worker sends until the provider says done or refused. In the caller's transaction:
+ * what a paid order that cannot be credited, or a reversed one, gives back. */
+topup_result payment_hold_for_refund(store *st, const order_row *order, const payment_row *payment,
+                                     int64_t amount_minor, const char *currency, const char *reason,
+                                     int64_t now);
+
 #endif

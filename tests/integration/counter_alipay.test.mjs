@@ -159,8 +159,19 @@ describe('counter: Alipay payment code', () => {
 
     const li = new Desk(daemon);
     await li.login('li');
-    assertProblem(await li.request('POST', '/counter/api/reversals', { json: { order_id: done.order.id, reason: '客户要求' } }), 422, 'reversal_unsupported');
-    assert.equal(balance(ws.db, msisdn), 5000);
+    // A payment-code recharge goes back through Alipay: the credit comes off the number in the
+    // reversal's transaction, and the settlement worker sends the refund of that payment.
+    assertJson(await li.request('POST', '/counter/api/reversals', { json: { order_id: done.order.id, reason: '客户要求' } }), 200, 'reverse');
+    assert.equal(balance(ws.db, msisdn), 0);
+    assert.equal(sql(ws.db, `SELECT status FROM orders WHERE id = ${done.order.id}`), 'reversed');
+    let refund = '';
+    for (const deadline = Date.now() + 15000; Date.now() < deadline; await sleep(100)) {
+      refund = sql(ws.db, `SELECT r.status || '|' || r.amount_minor FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = ${done.order.id}`);
+      if (refund.startsWith('succeeded')) break;
+    }
+    assert.equal(refund, 'succeeded|5000', 'Alipay refunded the payment');
+    const trade = gw.trades.get(done.order.payment.out_trade_no);
+    assert.equal(trade.refunds.reduce((sum, r) => sum + r.amountMinor, 0), 5000, 'the gateway holds one refund of the price');
     await verifyLedger(ws.db);
   });
 
