@@ -18,6 +18,7 @@ const PASSWORD = 'counter alipay horse';
 const ID_NUMBER = '11010519491231002X';
 const PAID_CODE = '281234567890123456'; // the fake pays codes starting 28 at once
 const REFUSED_CODE = '251234567890123456'; // a well-formed code the fake refuses
+const CONFIRM_CODE = '261234567890123456'; // the fake waits for the payer to confirm in the app
 const TIMEOUT_MS = 500;
 
 const pem = (key, type) => key.export(type === 'private' ? { type: 'pkcs8', format: 'pem' } : { type: 'spki', format: 'pem' });
@@ -172,6 +173,30 @@ describe('counter: Alipay payment code', () => {
     assert.equal(refund, 'succeeded|5000', 'Alipay refunded the payment');
     const trade = gw.trades.get(done.order.payment.out_trade_no);
     assert.equal(trade.refunds.reduce((sum, r) => sum + r.amountMinor, 0), 5000, 'the gateway holds one refund of the price');
+    await verifyLedger(ws.db);
+  });
+
+  test('a payer still confirming in the app: pending, nothing credited, then credited by query once paid', async () => {
+    const msisdn = '+8613800138314';
+    const key = `confirm-${Date.now()}`;
+    const first = assertJson(await wang.recharge({ msisdn, tender: 'alipay_code', auth_code: CONFIRM_CODE }, key), 201, 'pending');
+    assert.equal(first.order.status, 'awaiting_payment');
+    assert.equal(first.order.payment.status, 'pending');
+    assert.equal(balance(ws.db, msisdn), 0, 'nothing credited while the payer confirms');
+    await sleep(500); // the settlement worker asks meanwhile, and Alipay still says waiting
+    assert.equal(balance(ws.db, msisdn), 0);
+    // The payer confirms. The notification goes to this test's unreachable notify_url, as a lost
+    // notification would, so only topup's own query can find the payment.
+    await gw.pay(first.order.payment.out_trade_no).then(() => assert.fail('the notification was delivered'), () => {});
+    let status = '';
+    for (const deadline = Date.now() + 15000; Date.now() < deadline && status !== 'succeeded'; await sleep(100))
+      status = sql(ws.db, `SELECT status FROM orders WHERE id = ${first.order.id}`);
+    assert.equal(status, 'succeeded', 'a query found the payment');
+    assert.equal(balance(ws.db, msisdn), 5000);
+    // The page follows the order by asking again with the same key: the same order, no new trade.pay.
+    const again = assertJson(await wang.recharge({ msisdn, tender: 'alipay_code', auth_code: CONFIRM_CODE }, key), 200, 'follow');
+    assert.equal(again.order.id, first.order.id);
+    assert.equal(again.order.status, 'succeeded');
     await verifyLedger(ws.db);
   });
 

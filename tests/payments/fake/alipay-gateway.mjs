@@ -210,14 +210,17 @@ export async function startAlipayGateway(options) {
       return invalidArguments('isv.invalid-parameter');
     const existing = gw.trades.get(biz.out_trade_no);
     if (existing?.state === 'paid') return businessFailure('ACQ.TRADE_HAS_SUCCESS', '交易已被支付');
-    if (!biz.auth_code.startsWith('28') && biz.auth_code !== 'wait')
+    // Codes starting 28 pay at once; 'wait' and codes starting 26 need the payer to confirm in
+    // the app (pending until gw.pay); anything else is an invalid code.
+    const confirming = biz.auth_code === 'wait' || biz.auth_code.startsWith('26');
+    if (!biz.auth_code.startsWith('28') && !confirming)
       return businessFailure('ACQ.PAYMENT_AUTH_CODE_INVALID', '支付授权码无效');
     const trade =
       existing ?? gw.createTrade(biz.out_trade_no, parseAmount(biz.total_amount), 'CNY');
     trade.notifyUrl = params.notify_url ?? trade.notifyUrl;
     trade.subject = biz.subject;
     trade.method = 'alipay.trade.pay';
-    if (biz.auth_code === 'wait') {
+    if (confirming) {
       // The payer must confirm in the app; gw.pay() completes it later.
       return {
         code: '10003',
