@@ -267,6 +267,7 @@ void http_counter_shift_report(request *rq);
 void http_counter_number(request *rq);
 void http_counter_check(request *rq);
 void http_counter_recharge(request *rq);
+void http_counter_order(request *rq);
 void http_counter_receipt(request *rq);
 void http_counter_reverse(request *rq);
 

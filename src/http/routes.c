@@ -755,6 +755,7 @@ static const route routes[] = {
     {"GET", "/counter/api/numbers/{}", http_counter_number, SCOPE_COUNTER, "counter_number"},
     {"POST", "/counter/api/check", http_counter_check, SCOPE_COUNTER, "counter_check"},
     {"POST", "/counter/api/recharges", http_counter_recharge, SCOPE_COUNTER, "counter_recharge"},
+    {"GET", "/counter/api/orders/{}", http_counter_order, SCOPE_COUNTER, "counter_order"},
     {"POST", "/counter/api/receipts/{}", http_counter_receipt, SCOPE_COUNTER, "counter_receipt"},
     {"POST", "/counter/api/reversals", http_counter_reverse, SCOPE_COUNTER, "counter_reverse"},
     {"GET", "/counter/assets/{}", http_counter_asset, SCOPE_NONE, "counter_asset"},

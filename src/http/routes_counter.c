@@ -683,6 +683,38 @@ static void answer_recharge(request *rq, const recharge_work *work, store *st, i
     answer_json_value(rq, rc->replayed ? 200 : status, value);
 }
 
+/* GET /counter/api/orders/{id}: a counter order of the staff member's hall (any hall for an
+ * admin) with its payment, as the recharge answered it; how the page follows a payment-code
+ * order until it is final without sending the recharge (and the customer's ID) again. */
+void http_counter_order(request *rq)
+{
+    staff_row staff;
+    if (!require_staff(rq, &staff))
+        return;
+    store *reader = server_reader(rq->srv);
+    int64_t id = 0;
+    counter_order_row row;
+    bool found = reader && http_parse_id(rq->param, &id) &&
+                 store_counter_order_get(reader, id, &row) == TOPUP_OK &&
+                 (strcmp(staff.role, "admin") == 0 || strcmp(staff.hall_id, row.hall_id) == 0);
+    topup_result r = TOPUP_E_NOT_FOUND;
+    json_t *order = found ? http_payment_order_value(reader, id, &r) : NULL;
+    if (!order && found && r == TOPUP_E_NOT_FOUND) {
+        order_row plain; /* cash and card orders have no payment */
+        char text[RECHARGE_RESPONSE_SIZE];
+        if (store_order_get(reader, id, &plain) == TOPUP_OK &&
+            recharge_order_json(&plain, text, sizeof text) > 0)
+            order = json_loads(text, 0, NULL);
+    }
+    if (!order) {
+        answer_problem(rq, TOPUP_E_NOT_FOUND, 404, "not_found",
+                       "There is no counter order with this id at your hall.");
+        return;
+    }
+    answer_json_value(rq, 200,
+                      json_pack("{s:o,s:o}", "order", order, "counter", counter_row_value(&row)));
+}
+
 /* alipay_code, after the step committed: asks Alipay (unless this is a replay, which only shows
  * the order as it now is) and answers with the order and its payment. 201 with the order
  * succeeded (paid at once), awaiting_payment (the customer confirms in the app) or closed

@@ -193,10 +193,18 @@ describe('counter: Alipay payment code', () => {
       status = sql(ws.db, `SELECT status FROM orders WHERE id = ${first.order.id}`);
     assert.equal(status, 'succeeded', 'a query found the payment');
     assert.equal(balance(ws.db, msisdn), 5000);
-    // The page follows the order by asking again with the same key: the same order, no new trade.pay.
-    const again = assertJson(await wang.recharge({ msisdn, tender: 'alipay_code', auth_code: CONFIRM_CODE }, key), 200, 'follow');
+    // The page follows the order by reading it, without sending the recharge (or the ID) again.
+    const followed = assertJson(await wang.request('GET', `/counter/api/orders/${first.order.id}`), 200, 'follow');
+    assert.equal(followed.order.id, first.order.id);
+    assert.equal(followed.order.status, 'succeeded');
+    assert.equal(followed.order.payment.status, 'paid');
+    assert.equal(followed.counter.tender, 'alipay_code');
+    // Asking again with the same key shows the same order and pays nothing twice.
+    const again = assertJson(await wang.recharge({ msisdn, tender: 'alipay_code', auth_code: CONFIRM_CODE }, key), 200, 'replay');
     assert.equal(again.order.id, first.order.id);
-    assert.equal(again.order.status, 'succeeded');
+    assertProblem(await wang.request('GET', '/counter/api/orders/999999'), 404, 'not_found');
+    const stranger = new Desk(daemon);
+    assertProblem(await stranger.request('GET', `/counter/api/orders/${first.order.id}`), 401, 'login_required');
     await verifyLedger(ws.db);
   });
 

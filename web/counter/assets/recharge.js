@@ -123,44 +123,53 @@
 
   /* An Alipay payment code is paid when Alipay says so: at once, or after the customer confirms
    * in the app, or found out by query when Alipay did not answer. Until the order is final the
-   * page asks again with the same Idempotency-Key, which only shows the order as it now is (no
-   * second payment); the body it repeats is dropped once the order is final. */
+   * page reads the order (GET), never sending the recharge or the customer's ID again. */
   var POLL_MS = 2000;
   var FINAL = ['succeeded', 'closed', 'failed', 'refunded'];
 
   function send(body, key, button) {
     Desk.api('POST', '/counter/api/recharges', body, false, { 'Idempotency-Key': key }).then(function (r) {
-      byId('approver-password').value = '';
-      if (!r.ok) {
-        button.disabled = false;
-        Desk.say(message, r.problem);
-        return;
-      }
-      var order = r.data.order;
-      if (r.data.counter.tender === 'alipay_code' && FINAL.indexOf(order.status) < 0) {
-        var unknown = order.payment && order.payment.status !== 'pending';
-        Desk.say(message, null, Desk.t(unknown ? 'pay.unknown' : 'pay.waiting'));
-        window.setTimeout(function () { send(body, key, button); }, POLL_MS);
-        return;
-      }
-      byId('auth-code').value = '';
-      paymentKey = '';
-      if (order.status !== 'succeeded') {
-        /* Nothing was taken: the teller may scan a new code, under a new key. */
-        paymentKey = newKey();
-        button.disabled = false;
-        Desk.say(message, { detail: Desk.t('pay.closed') });
-        return;
-      }
-      byId('id-number').value = '';
-      Desk.say(message, null, '');
-      byId('pay-form').hidden = true;
-      byId('done').hidden = false;
-      byId('order-id').textContent = order.id;
-      if (r.data.counter.tender === 'cash')
-        byId('done-change').textContent = Desk.t('recharge.change') + ': ' + Desk.yuan(r.data.counter.change_minor);
-      byId('print').dataset.order = order.id;
+      show(r, button);
     });
+  }
+
+  function follow(orderId, button) {
+    Desk.api('GET', '/counter/api/orders/' + encodeURIComponent(orderId)).then(function (r) {
+      show(r, button);
+    });
+  }
+
+  function show(r, button) {
+    byId('approver-password').value = '';
+    if (!r.ok) {
+      button.disabled = false;
+      Desk.say(message, r.problem);
+      return;
+    }
+    var order = r.data.order;
+    if (r.data.counter.tender === 'alipay_code' && FINAL.indexOf(order.status) < 0) {
+      var unknown = order.payment && order.payment.status !== 'pending';
+      Desk.say(message, null, Desk.t(unknown ? 'pay.unknown' : 'pay.waiting'));
+      window.setTimeout(function () { follow(order.id, button); }, POLL_MS);
+      return;
+    }
+    byId('auth-code').value = '';
+    paymentKey = '';
+    if (order.status !== 'succeeded') {
+      /* Nothing was taken: the teller may scan a new code, under a new key. */
+      paymentKey = newKey();
+      button.disabled = false;
+      Desk.say(message, { detail: Desk.t('pay.closed') });
+      return;
+    }
+    byId('id-number').value = '';
+    Desk.say(message, null, '');
+    byId('pay-form').hidden = true;
+    byId('done').hidden = false;
+    byId('order-id').textContent = order.id;
+    if (r.data.counter.tender === 'cash')
+      byId('done-change').textContent = Desk.t('recharge.change') + ': ' + Desk.yuan(r.data.counter.change_minor);
+    byId('print').dataset.order = order.id;
   }
 
   function print() {
