@@ -221,6 +221,11 @@ void http_set_cookie(request *rq, int slot, const char *name, const char *value,
 /* A change (not GET or HEAD) must carry X-CSRF-Token equal to the site's CSRF cookie; answers
  * 403 csrf_failed and returns false when it does not. */
 bool http_csrf_guard(request *rq, const char *cookie_name);
+#define HTTP_CSRF_SIZE 33 /* 16 random bytes in hex, and NUL */
+/* The page's CSRF token: the site's cookie when it holds one, else a new one set in Set-Cookie
+ * slot 0. */
+void http_csrf_cookie(request *rq, const char *cookie_name, long max_age,
+                      char csrf[HTTP_CSRF_SIZE]);
 /* Queues a write whose outcome nobody waits for (keeping a session alive): payload is copied. */
 void http_write_and_forget(request *rq, writer_apply_fn apply, const void *payload,
                            size_t payload_size);

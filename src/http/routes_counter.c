@@ -33,18 +33,12 @@
 #define STAFF_COOKIE  "topup_staff"
 #define CSRF_COOKIE   "topup_counter_csrf"
 #define COOKIE_PATH   "/counter"
-#define CSRF_SIZE     33 /* 16 random bytes in hex, and NUL */
 #define TOUCH_EVERY_S 60 /* a session's idle deadline moves at most once a minute */
 #define PASSWORD_MAX  PORTAL_PASSWORD_SIZE_MAX
 #define ID_NUMBER_MAX 64
 #define URL_SIZE      320
 
 /* ---- cookies, CSRF and the staff session ---- */
-
-static void token_hash(const char *token, uint8_t hash[SESSION_HASH_SIZE])
-{
-    SHA256((const unsigned char *)token, strlen(token), hash);
-}
 
 /* Keeps a session in use alive (the inactivity timeout), without making the request wait. */
 static void touch_session(request *rq)
@@ -60,7 +54,7 @@ static void load_session(request *rq)
     if (!token || !token[0] || !reader)
         return;
     uint8_t hash[SESSION_HASH_SIZE];
-    token_hash(token, hash);
+    session_token_hash(token, hash);
     rq->staff_logged_in = store_staff_session_get(reader, hash, &rq->staff) == TOPUP_OK &&
                           counter_session_live(&rq->staff, clock_now_seconds());
     if (rq->staff_logged_in)
@@ -248,16 +242,8 @@ static json_t *staff_value(store *reader, const staff_row *staff)
 
 void http_counter_session(request *rq)
 {
-    const char *csrf = http_cookie(rq, CSRF_COOKIE);
-    char fresh[CSRF_SIZE];
-    if (!csrf || strlen(csrf) != CSRF_SIZE - 1) {
-        unsigned char random[16];
-        randombytes_buf(random, sizeof random);
-        sodium_bin2hex(fresh, sizeof fresh, random, sizeof random);
-        /* Readable by the page's script (not HttpOnly): that is how it sends it back. */
-        http_set_cookie(rq, 0, CSRF_COOKIE, fresh, COUNTER_SESSION_MAX_S, false);
-        csrf = fresh;
-    }
+    char csrf[HTTP_CSRF_SIZE];
+    http_csrf_cookie(rq, CSRF_COOKIE, COUNTER_SESSION_MAX_S, csrf);
     store *reader = server_reader(rq->srv);
     staff_row staff;
     bool logged_in = rq->staff_logged_in && reader &&
@@ -375,7 +361,7 @@ void http_counter_logout(request *rq)
         return;
     }
     const char *token = http_cookie(rq, STAFF_COOKIE);
-    token_hash(token ? token : "", logout->session_hash);
+    session_token_hash(token ? token : "", logout->session_hash);
     actor_of(rq, rq->staff_logged_in ? rq->staff.staff_id : "", &logout->actor);
     server_submit_job(rq, counter_logout_apply, logout, finish_logout);
 }

@@ -23,7 +23,6 @@
 
 #define SESSION_COOKIE  "topup_session"
 #define CSRF_COOKIE     "topup_csrf"
-#define CSRF_SIZE       33 /* 16 random bytes in hex, and NUL */
 #define ACCESS_SIZE     33 /* 16 bytes of HMAC in hex, and NUL */
 #define TOUCH_EVERY_S   60 /* a session's idle deadline moves at most once a minute */
 #define ACCOUNT_ORDERS  20
@@ -45,7 +44,7 @@ static void load_session(request *rq)
     if (!token || !reader)
         return;
     uint8_t hash[SESSION_HASH_SIZE];
-    portal_token_hash(token, hash);
+    session_token_hash(token, hash);
     rq->logged_in = store_portal_session_get(reader, hash, &rq->session) == TOPUP_OK &&
                     portal_session_live(&rq->session, clock_now_seconds());
     if (rq->logged_in)
@@ -131,16 +130,8 @@ static json_t *providers_value(const server *srv)
 
 void http_portal_session(request *rq)
 {
-    const char *csrf = http_cookie(rq, CSRF_COOKIE);
-    char fresh[CSRF_SIZE];
-    if (!csrf || strlen(csrf) != CSRF_SIZE - 1) {
-        unsigned char random[16];
-        randombytes_buf(random, sizeof random);
-        sodium_bin2hex(fresh, sizeof fresh, random, sizeof random);
-        /* Readable by the page's script (not HttpOnly): that is how it sends it back. */
-        http_set_cookie(rq, 0, CSRF_COOKIE, fresh, PORTAL_SESSION_MAX_S, false);
-        csrf = fresh;
-    }
+    char csrf[HTTP_CSRF_SIZE];
+    http_csrf_cookie(rq, CSRF_COOKIE, PORTAL_SESSION_MAX_S, csrf);
     json_t *value = json_pack("{s:b,s:s,s:o}", "logged_in", rq->logged_in, "csrf", csrf,
                               "providers", providers_value(rq->srv));
     if (rq->logged_in)
@@ -435,7 +426,7 @@ void http_portal_logout(request *rq)
     rq->work = auth;
     auth->action = PORTAL_LOGOUT;
     const char *token = http_cookie(rq, SESSION_COOKIE);
-    portal_token_hash(token ? token : "", auth->session_hash);
+    session_token_hash(token ? token : "", auth->session_hash);
     server_submit_job(rq, portal_auth_apply, auth, finish_logout);
 }
 

@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,20 @@ bool http_csrf_guard(request *rq, const char *cookie_name)
         return false;
     }
     return true;
+}
+
+void http_csrf_cookie(request *rq, const char *cookie_name, long max_age, char csrf[HTTP_CSRF_SIZE])
+{
+    const char *given = http_cookie(rq, cookie_name);
+    if (given && strlen(given) == HTTP_CSRF_SIZE - 1) {
+        memcpy(csrf, given, HTTP_CSRF_SIZE);
+        return;
+    }
+    unsigned char random[16];
+    randombytes_buf(random, sizeof random);
+    sodium_bin2hex(csrf, HTTP_CSRF_SIZE, random, sizeof random);
+    /* Readable by the page's script (not HttpOnly): that is how it sends it back. */
+    http_set_cookie(rq, 0, cookie_name, csrf, max_age, false);
 }
 
 typedef struct forget_job {

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "core/money.h"
 #include "service/payment.h"
+#include "service/session_token.h"
 
 #define ID_NUMBER_SIZE_MAX 64 /* longer than any passport or resident ID number */
 
@@ -192,13 +192,9 @@ bool counter_session_live(const staff_session_row *session, int64_t now)
 static topup_result open_session(store *st, const char *staff_id, int64_t now,
                                  char token[COUNTER_TOKEN_SIZE])
 {
-    unsigned char random[32];
-    randombytes_buf(random, sizeof random);
-    sodium_bin2base64(token, COUNTER_TOKEN_SIZE, random, sizeof random,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     staff_session_row session = {
         .created_at = now, .last_seen_at = now, .expires_at = now + COUNTER_SESSION_IDLE_S};
-    SHA256((const unsigned char *)token, strlen(token), session.token_hash);
+    session_token_new(token, session.token_hash);
     snprintf(session.staff_id, sizeof session.staff_id, "%s", staff_id);
     return store_staff_session_insert(st, &session);
 }

@@ -28,12 +28,13 @@
 
 #include "service/counter.h"
 #include "service/recharge.h"
+#include "service/session_token.h"
 
 #define COUNTER_SESSION_IDLE_S       900         /* a staff session unused this long has ended */
 #define COUNTER_SESSION_MAX_S        (12 * 3600) /* and none outlives a working day */
 #define COUNTER_LOCK_AFTER           5           /* wrong passwords in a row before a lockout */
 #define COUNTER_LOCK_S               900
-#define COUNTER_TOKEN_SIZE           44 /* 32 random bytes in unpadded URL-safe base64, and NUL */
+#define COUNTER_TOKEN_SIZE           SESSION_TOKEN_SIZE
 #define COUNTER_REVERSAL_WINDOW_S    1800
 #define COUNTER_APPROVAL_LIMIT_MINOR 50000 /* above this price a supervisor approves */
 #define COUNTER_POS_KIND             "clearing"

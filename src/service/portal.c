@@ -1,12 +1,12 @@
 #include "service/portal.h"
 
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "service/otp.h"
+#include "service/session_token.h"
 
 #define PASSWORD_SIZE_MIN 8
 #define PREFIX            "portal."
@@ -73,11 +73,6 @@ bool portal_password_check(const char *password, const char *stored_hash)
     return false;
 }
 
-void portal_token_hash(const char *token, uint8_t hash[SESSION_HASH_SIZE])
-{
-    SHA256((const unsigned char *)token, strlen(token), hash);
-}
-
 bool portal_session_live(const portal_session_row *session, int64_t now)
 {
     return now < session->expires_at && now < session->created_at + PORTAL_SESSION_MAX_S;
@@ -87,13 +82,9 @@ bool portal_session_live(const portal_session_row *session, int64_t now)
 static topup_result open_session(store *st, const char *msisdn, int64_t now,
                                  char token[PORTAL_TOKEN_SIZE])
 {
-    unsigned char random[32];
-    randombytes_buf(random, sizeof random);
-    sodium_bin2base64(token, PORTAL_TOKEN_SIZE, random, sizeof random,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     portal_session_row session = {
         .created_at = now, .last_seen_at = now, .expires_at = now + PORTAL_SESSION_IDLE_S};
-    portal_token_hash(token, session.token_hash);
+    session_token_new(token, session.token_hash);
     snprintf(session.msisdn, sizeof session.msisdn, "%s", msisdn);
     return store_portal_session_insert(st, &session);
 }

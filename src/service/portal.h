@@ -9,13 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "service/session_token.h"
 #include "store/store.h"
 
 #define PORTAL_SESSION_IDLE_S    1800        /* a session unused this long has ended */
 #define PORTAL_SESSION_MAX_S     (7 * 86400) /* and none outlives this */
 #define PORTAL_LOCK_AFTER        5           /* wrong passwords in a row before a lockout */
 #define PORTAL_LOCK_S            900
-#define PORTAL_TOKEN_SIZE        44 /* 32 random bytes in unpadded URL-safe base64, and NUL */
+#define PORTAL_TOKEN_SIZE        SESSION_TOKEN_SIZE
 #define PORTAL_PASSWORD_SIZE_MAX 128
 
 /* "portal.key = value" settings of the config file. */
@@ -66,9 +67,6 @@ bool portal_password_hash(const char *password, char hash[PASSWORD_HASH_SIZE]);
 /* Checks password against a stored hash. For a number without an account pass NULL: a hash of
  * the same cost is checked anyway, so the answer takes as long as for a real account. */
 bool portal_password_check(const char *password, const char *stored_hash);
-
-/* The SHA-256 of a session cookie, as stored. */
-void portal_token_hash(const char *token, uint8_t hash[SESSION_HASH_SIZE]);
 
 /* Whether the stored session is still valid at now. */
 bool portal_session_live(const portal_session_row *session, int64_t now);
